@@ -1,0 +1,61 @@
+"""Numeric settings of rwinit, kept in one place (never as literals in kernels).
+
+Every tunable constant the kernels, the walk driver and the solver use lives here so
+that a reader can see, and a test can change, all of them at once.
+"""
+
+from __future__ import annotations
+
+#: Samples per chunk. A chunk is the unit of work given to one thread and owns one
+#: random stream (a child of the user's ``SeedSequence``), so results depend on the
+#: seed and on the chunk size, never on the number of threads.
+CHUNK_SAMPLES: int = 16
+
+#: Forward layers run before measuring, in the stationary variant, so that the forward
+#: activations reach their steady state (DESIGN.md section 1).
+STATIONARY_FORWARD_BURN_IN: int = 100
+
+#: Backward layers run (from a random Gaussian error at the top) before measuring, in
+#: the stationary variant, so that the direction of the error reaches its steady state.
+STATIONARY_BACKWARD_BURN_IN: int = 10
+
+#: Layers over which the stationary per-layer drift is averaged.
+STATIONARY_LAYERS: int = 400
+
+#: Largest memory (bytes) one thread may use for the layer state a walk keeps between
+#: its forward and backward pass (f'(a_d), and for the network model the forward noise
+#: and x̂_{d-1}, or the explicit matrices W_d, which it needs again on the way back).
+WALK_MEMORY_LIMIT: int = 512 * 2**20
+
+#: Two-sided confidence level of the intervals the solver reports.
+CONFIDENCE: float = 0.95
+
+#: Default 95% confidence half-width the adaptive solver aims for.
+DEFAULT_CI_HALFWIDTH: float = 0.005
+
+#: Samples of the solver's pilot run (its standard error sets the final sample count).
+PILOT_SAMPLES: int = 64
+
+#: Largest sample count the adaptive solver will ask for.
+MAX_SAMPLES: int = 100_000
+
+#: Relative step of the central difference that estimates dm/dg at the root.
+SLOPE_RELATIVE_STEP: float = 0.02
+
+#: Relative tolerance of the scalar root solve in g.
+ROOT_RTOL: float = 1e-5
+
+#: The solver looks for g* in this range; a drift that changes sign only outside it (e.g.
+#: ELU or sigmoid at N = 2, where rare near-dead layers dominate E ln z) is reported as
+#: having no usable unbiased gain rather than as g* ~ 1e3.
+GAIN_SEARCH_RANGE: tuple[float, float] = (0.01, 100.0)
+
+#: Geometric factor and maximum number of steps of the root-bracketing search.
+BRACKET_FACTOR: float = 1.25
+BRACKET_MAX_STEPS: int = 40
+
+#: Clip the truncated normal at this many standard deviations of the underlying normal.
+TRUNCATED_NORMAL_CUTOFF: float = 2.0
+
+#: Gauss-Hermite nodes for mean-field (infinite-width) expectations.
+QUADRATURE_NODES: int = 201

@@ -1,0 +1,66 @@
+"""The ``rwinit`` command line.
+
+Each sub-command lives in its own module of this package, which defines
+``register(subparsers)``: it adds its parser and sets ``handler=`` through
+``parser.set_defaults(handler=function)``; the handler takes the parsed arguments and
+returns the exit status. Bad input raises :class:`rwinit.RwinitError`, which ``main``
+turns into one line on stderr and exit status 2 (argparse's own usage errors exit 2 too).
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import os
+import sys
+from collections.abc import Sequence
+
+from ..errors import RwinitError
+
+#: Sub-command modules, in the order ``rwinit --help`` lists them.
+COMMAND_MODULES: tuple[str, ...] = ("gain", "walk", "train", "figures", "table", "export")
+
+
+class _Parser(argparse.ArgumentParser):
+    """An ArgumentParser whose error is one line (no usage block) and exit status 2."""
+
+    def error(self, message: str) -> None:  # type: ignore[override]
+        self.exit(2, f"{self.prog}: error: {message}\n")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The top-level parser with every sub-command registered."""
+    from .. import __version__
+
+    parser = _Parser(
+        prog="rwinit",
+        description="Random-walk initialization (Sussillo & Abbott, arXiv:1412.6558).",
+    )
+    parser.add_argument("--version", action="version", version=f"rwinit {__version__}")
+    subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+    subparsers.required = True
+    for name in COMMAND_MODULES:
+        importlib.import_module(f"{__name__}.{name}").register(subparsers)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``rwinit`` console script."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return int(args.handler(args) or 0)
+    except RwinitError as exc:
+        print(f"rwinit {args.command}: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print(f"rwinit {args.command}: interrupted", file=sys.stderr)
+        return 130
+    except BrokenPipeError:
+        # the reader (e.g. `head`) closed the pipe: stop quietly, as Unix tools do
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 141
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())
