@@ -1,0 +1,186 @@
+"""``rwinit train``: train a deep fully connected network with a chosen gain."""
+
+from __future__ import annotations
+
+import argparse
+import math
+import sys
+
+import numpy as np
+
+from ..errors import RwinitError
+from ..validation import check_choice, check_depth, check_gain, check_width
+from ._common import emit_json, float_arg, int_arg
+
+INITS: tuple[str, ...] = (
+    "random_walk", "classic_uniform", "glorot_uniform", "glorot_normal", "he_normal",
+    "he_uniform", "lecun_normal", "lecun_uniform", "orthogonal", "sparse", "lsuv",
+)
+SCHEDULES: tuple[str, ...] = ("constant", "linear", "exponential")
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    p = subparsers.add_parser(
+        "train",
+        help="train a deep network to test a gain",
+        description="Train a deep fully connected network (NumPy) on digits, MNIST or a "
+        "teacher task, with weights of std g/sqrt(fan_in).",
+    )
+    p.add_argument("--dataset", default="digits", metavar="digits|mnist|teacher")
+    p.add_argument("--data-dir", metavar="DIR", help="directory with the MNIST IDX files")
+    p.add_argument("--task", default="classify", metavar="classify|autoencode")
+    p.add_argument("--depth", "-D", type=int_arg("depth"), default=10, metavar="D",
+                   help="weight layers, the last one linear (default 10)")
+    p.add_argument("--width", "-N", type=int_arg("width"), default=100, metavar="N")
+    p.add_argument("--nonlinearity", "-f", default="tanh", metavar="NAME")
+    p.add_argument("--gain", "-g", default="auto", metavar="auto|G",
+                   help="hidden-layer gain; auto = g* from rwinit.solver.optimal_gain")
+    p.add_argument("--gain-scale", type=float_arg("gain-scale"), default=1.0, metavar="S",
+                   help="multiply the gain by S (e.g. 0.5 or 2 to bracket g*)")
+    p.add_argument("--first-gain", type=float_arg("first-gain"), metavar="G",
+                   help="gain of the first layer (default: the hidden gain)")
+    p.add_argument("--output-gain", type=float_arg("output-gain"), metavar="G",
+                   help="gain of the linear read-out layer (default: the hidden gain)")
+    p.add_argument("--init", default="random_walk", metavar="NAME", help=", ".join(INITS))
+    p.add_argument("--sparsity", type=int_arg("sparsity"), metavar="K")
+    p.add_argument("--output-bias", default="zero", metavar="zero|marginal",
+                   help="marginal: softmax(b) = class frequencies")
+    p.add_argument("--optimizer", default="sgd", metavar="NAME")
+    p.add_argument("--lr", type=float_arg("lr"), default=0.01, metavar="LR",
+                   help="learning rate (of the top layer when --lr-in is given)")
+    p.add_argument("--lr-in", type=float_arg("lr-in"), metavar="LR",
+                   help="depth-dependent rates: layer d gets lr*r^(D-d), first layer lr-in")
+    p.add_argument("--max-depth", type=int_arg("max-depth"), metavar="D",
+                   help="D_max of the depth-dependent rates (default: --depth)")
+    p.add_argument("--momentum", type=float_arg("momentum"), metavar="ALPHA",
+                   help="momentum coefficient for momentum/nesterov/rmsprop_nesterov")
+    p.add_argument("--schedule", default="constant", metavar="|".join(SCHEDULES))
+    p.add_argument("--lr-final", type=float_arg("lr-final"), metavar="LR",
+                   help="linear schedule: rate at step tau (default lr/100)")
+    p.add_argument("--decay-steps", type=int_arg("decay-steps"), metavar="TAU",
+                   help="linear schedule: tau (default: all steps)")
+    p.add_argument("--decay-rate", type=float_arg("decay-rate"), default=0.95, metavar="GAMMA",
+                   help="exponential schedule: per-epoch factor")
+    p.add_argument("--clip", type=float_arg("clip"), metavar="C",
+                   help="clip the gradient to global norm C")
+    p.add_argument("--epochs", type=int_arg("epochs"), default=10, metavar="E")
+    p.add_argument("--batch-size", type=int_arg("batch-size"), default=64, metavar="B")
+    p.add_argument("--float32", action="store_true", help="compute in float32")
+    p.add_argument("--seed", type=int_arg("seed"), default=0, metavar="S")
+    p.add_argument("--json", action="store_true", help="one JSON object on stdout")
+    p.add_argument("--history", metavar="FILE", help="write the history (.json or .csv)")
+    p.add_argument("--quiet", "-q", action="store_true", help="no progress bar")
+    p.set_defaults(handler=run)
+
+
+def resolve_gain(text: str, nonlinearity: str, width: int, seed: int) -> tuple[float, str]:
+    """The hidden gain: a number, or ``auto`` = stationary network-model g* (lazy import)."""
+    if str(text).lower() == "auto":
+        from ..solver import optimal_gain
+
+        result = optimal_gain(nonlinearity, width, None, model="network", seed=seed)
+        return float(result.g), f"auto: g* (stationary, network model, N={width})"
+    try:
+        value = float(text)
+    except ValueError:
+        raise RwinitError(f"gain must be 'auto' or a finite number > 0, got {text!r}") from None
+    return check_gain(value), "given"
+
+
+def run(args: argparse.Namespace) -> int:
+    from ..nonlinearities import get_nonlinearity
+    from ..training import data as data_mod
+    from ..training import optimizers, schedules
+    from ..training.loop import TASKS, train
+    from ..training.network import Network
+
+    depth, width = check_depth(args.depth), check_width(args.width)
+    nl = get_nonlinearity(args.nonlinearity)
+    check_choice(args.init, "initializer", INITS)
+    check_choice(args.schedule, "schedule", SCHEDULES)
+    check_choice(args.task, "task", TASKS)
+    check_choice(args.output_bias, "output bias", ("zero", "marginal"))
+    check_choice(args.optimizer, "optimizer", optimizers.OPTIMIZERS)
+    for name in ("lr", "lr_in", "lr_final", "clip", "decay_rate", "gain_scale"):
+        value = getattr(args, name)
+        if value is not None and not (math.isfinite(value) and value > 0):
+            raise RwinitError(f"--{name.replace('_', '-')} must be a finite number > 0")
+    for name in ("first_gain", "output_gain"):
+        if getattr(args, name) is not None:
+            check_gain(getattr(args, name), f"--{name.replace('_', '-')}")
+    if args.momentum is not None and args.optimizer not in (
+        "momentum", "nesterov", "rmsprop_nesterov"
+    ):
+        raise RwinitError("--momentum applies to momentum, nesterov and rmsprop_nesterov")
+    data = data_mod.load_dataset(args.dataset, args.data_dir, seed=args.seed)
+    g, source = resolve_gain(args.gain, nl.name if ":" not in args.nonlinearity
+                             else args.nonlinearity, width, args.seed)
+    g *= args.gain_scale
+
+    n_out = data.n_classes if args.task == "classify" else data.x.shape[1]
+    sizes = [data.x.shape[1]] + [width] * (depth - 1) + [n_out]
+    net = Network(sizes, nl, dtype=np.float32 if args.float32 else np.float64)
+    rng = np.random.default_rng(args.seed)
+    bias = None
+    if args.output_bias == "marginal":
+        if args.task != "classify":
+            raise RwinitError("--output-bias marginal needs --task classify")
+        from ..initializers import output_bias_from_marginals
+
+        bias = output_bias_from_marginals(data.y, data.n_classes)
+    init = "orthogonal" if args.init == "lsuv" else args.init
+    params = net.init_params(rng, init=init, gain=g, first_gain=args.first_gain,
+                             output_gain=args.output_gain, sparsity=args.sparsity,
+                             output_bias=bias)
+    if args.init == "lsuv":
+        from ..initializers import lsuv
+
+        batch = data.x[rng.choice(data.x.shape[0], min(args.batch_size, data.x.shape[0]),
+                                  replace=False)]
+        weights = lsuv(params[0::2], params[1::2], batch, nl)
+        params[0::2] = [w.astype(net.dtype) for w in weights]
+
+    steps = args.epochs * max(data.x.shape[0] // min(args.batch_size, data.x.shape[0]), 1)
+    if args.schedule == "constant":
+        base = schedules.constant(args.lr)
+    elif args.schedule == "linear":
+        base = schedules.linear_decay(args.lr, args.lr_final or args.lr / 100.0,
+                                      args.decay_steps or steps)
+    else:
+        per_epoch = max(data.x.shape[0] // args.batch_size, 1)
+        base = schedules.exponential_decay(args.lr, args.decay_rate, per_epoch)
+    if args.lr_in is not None:
+        rates = schedules.depth_scaled_rates(args.lr_in, args.lr, depth, args.max_depth)
+        lr = schedules.per_layer(base, rates / args.lr)
+    else:
+        lr = base
+    kwargs = {}
+    if args.momentum is not None:
+        kwargs["alpha"] = args.momentum
+    opt = optimizers.get_optimizer(args.optimizer, lr, **kwargs)
+    if args.clip is not None:
+        opt = optimizers.chain(optimizers.clip_by_global_norm(args.clip), opt)
+
+    config = {
+        "dataset": data.name, "task": args.task, "depth": depth, "width": width,
+        "nonlinearity": nl.label, "gain": g, "gain_source": source,
+        "gain_scale": args.gain_scale, "first_gain": args.first_gain,
+        "output_gain": args.output_gain, "init": args.init, "optimizer": args.optimizer,
+        "lr": args.lr, "lr_in": args.lr_in, "schedule": args.schedule, "clip": args.clip,
+        "epochs": args.epochs, "batch_size": args.batch_size, "seed": args.seed,
+        "dtype": str(net.dtype),
+    }
+    result = train(net, params, opt, data, epochs=args.epochs, batch_size=args.batch_size,
+                   rng=rng, task=args.task, progress=not args.quiet,
+                   history_path=args.history, config=config)
+    if result.diverged:
+        print(f"rwinit train: {result.message}", file=sys.stderr)
+    if args.json:
+        emit_json(result.summary())
+        return 0
+    last = result.history[-1]
+    print(f"{data.name}: depth {depth}, width {width}, {nl.label}, g = {g:.6f} ({source})")
+    print(f"epochs {result.epochs}, steps {result.steps}, {result.seconds:.1f} s: "
+          f"train error {last['train_error']:.4f}, loss {last['loss']:.4g}"
+          + ("  [diverged]" if result.diverged else ""))
+    return 0

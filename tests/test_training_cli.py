@@ -1,0 +1,90 @@
+"""``rwinit train`` from the command line: JSON output and bad input (exit 2, one line)."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+BASE = ["--dataset", "teacher", "--depth", "3", "--width", "16", "--epochs", "2", "--quiet"]
+
+
+def _run(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "rwinit", "train", *args],
+                          capture_output=True, text=True, timeout=120)
+
+
+def test_json_output(tmp_path):
+    hist = tmp_path / "h.csv"
+    proc = _run(*BASE, "--gain", "1.2", "--optimizer", "adam", "--lr", "0.01", "--json",
+                "--history", str(hist), "--clip", "5", "--lr-in", "0.02",
+                "--schedule", "linear")
+    assert proc.returncode == 0, proc.stderr
+    lines = proc.stdout.strip().splitlines()
+    assert len(lines) == 1
+    out = json.loads(lines[0])
+    for key in ("train_error", "loss", "epochs", "seconds", "diverged", "history"):
+        assert key in out
+    assert out["epochs"] == 2 and out["diverged"] is False and len(out["history"]) == 3
+    assert out["config"]["gain"] == 1.2
+    assert hist.read_text().startswith("epoch,")
+
+
+def test_gain_auto_uses_solver():
+    from rwinit.solver import optimal_gain
+
+    proc = _run(*BASE, "--nonlinearity", "relu", "--gain", "auto", "--gain-scale", "0.5",
+                "--json")
+    assert proc.returncode == 0, proc.stderr
+    cfg = json.loads(proc.stdout)["config"]
+    assert cfg["gain"] == pytest.approx(0.5 * optimal_gain("relu", 16, None, model="network",
+                                                           seed=0).g, rel=1e-12)
+    assert cfg["gain_source"].startswith("auto")
+
+
+# A fresh interpreter for a representative few (about 2 s each) ...
+@pytest.mark.parametrize("args", [
+    ["--nonlinearity", "tanhh"],
+    ["--depth", "0"],
+    ["--gain", "nan"],
+    ["--dataset", "mnist", "--data-dir", "/nonexistent/rwinit-test"],
+    ["--depth", "two"],
+])
+def test_bad_input_exit_2_one_line(args):
+    proc = _run(*BASE, *args)
+    assert proc.returncode == 2
+    assert "Traceback" not in proc.stderr
+    assert len(proc.stderr.strip().splitlines()) == 1, proc.stderr
+    assert proc.stdout == ""
+
+
+# ... and the same entry point in-process for the rest.
+@pytest.mark.parametrize("args", [
+    ["--width", "0"],
+    ["--gain", "inf"],
+    ["--gain", "-1"],
+    ["--gain", "big"],
+    ["--first-gain", "0"],
+    ["--optimizer", "adamw"],
+    ["--init", "kaiming"],
+    ["--schedule", "cosine"],
+    ["--lr", "0"],
+    ["--clip", "nan"],
+    ["--momentum", "0.5"],
+    ["--dataset", "mnist"],
+    ["--dataset", "cifar"],
+])
+def test_bad_input_in_process(args, capsys):
+    from rwinit.cli import main
+
+    assert main(["train", *BASE, "--gain", "1.0", *args]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("rwinit train: error:") and len(err.strip().splitlines()) == 1
+
+
+def test_bad_mnist_dir_names_files(tmp_path):
+    proc = _run(*BASE, "--dataset", "mnist", "--data-dir", str(tmp_path))
+    assert proc.returncode == 2
+    assert "train-images-idx3-ubyte" in proc.stderr and str(tmp_path) in proc.stderr
