@@ -1,0 +1,9 @@
+"""The stunt (§5) of Sussillo & Abbott (arXiv:1412.6558); see :mod:`rwinit.figures.stunt`."""
+
+import sys
+from pathlib import Path
+
+from rwinit.figures import script_main
+
+if __name__ == "__main__":
+    sys.exit(script_main("stunt", Path(__file__).parent))
