@@ -92,3 +92,23 @@ def test_bad_arguments(teacher):
     with pytest.raises(RwinitError, match="classes"):
         other = Network([10, 8, 4], "tanh")
         train(other, other.init_params(0), sgd(0.1), teacher, epochs=1, batch_size=10)
+
+
+def _blas_threads() -> list[int]:
+    from threadpoolctl import threadpool_info
+
+    return [p["num_threads"] for p in threadpool_info() if p["user_api"] == "blas"]
+
+
+def test_training_pins_blas_threads_for_reproducibility(teacher):
+    from threadpoolctl import threadpool_limits
+
+    seen = {}
+    with threadpool_limits(limits=2, user_api="blas"):
+        outside = _blas_threads()
+        _fit(teacher, epochs=1, callback=lambda rec: seen.setdefault("pinned", _blas_threads()))
+        _fit(teacher, epochs=1, blas_threads=None,
+             callback=lambda rec: seen.setdefault("free", _blas_threads()))
+        assert _blas_threads() == outside  # restored after training
+    assert seen["pinned"] and all(n == 1 for n in seen["pinned"])
+    assert seen["free"] == outside

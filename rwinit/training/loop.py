@@ -10,6 +10,7 @@ the last good epoch are kept.
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import io
 import json
@@ -91,6 +92,16 @@ def _finite(params: Params) -> bool:
     return all(np.isfinite(p).all() for p in params)
 
 
+def _blas_limit(threads: int | None) -> contextlib.AbstractContextManager:
+    """Limit the BLAS thread pools to ``threads`` inside the block (no-op for None)."""
+    if threads is None:
+        return contextlib.nullcontext()
+    from threadpoolctl import threadpool_limits
+
+    return threadpool_limits(limits=check_positive_int(threads, "blas_threads"),
+                             user_api="blas")
+
+
 def train(
     network: Network,
     params: Params,
@@ -105,6 +116,7 @@ def train(
     history_path: str | os.PathLike | None = None,
     config: dict[str, Any] | None = None,
     callback: Callable[[dict[str, Any]], None] | None = None,
+    blas_threads: int | None = 1,
 ) -> TrainResult:
     """Train ``params`` of ``network`` on ``data`` with minibatch steps of ``optimizer``.
 
@@ -125,6 +137,12 @@ def train(
         Softmax cross-entropy on the labels, or mean squared error reconstructing x.
     history_path : path, optional
         Where to write the history after every epoch (.json or .csv, atomically).
+    blas_threads : int or None
+        BLAS threads while training (through ``threadpoolctl``). The default, 1, makes a
+        run a function of its seed alone: a multi-threaded BLAS splits the sums of a
+        matrix product differently for different thread counts, and a deep network
+        amplifies those last-bit differences into different trajectories. ``None``
+        leaves the BLAS library's own setting.
 
     Returns
     -------
@@ -157,7 +175,7 @@ def train(
     # overflow is detected and reported as divergence below, not warned about
     with progress_bar(epochs, "train", enabled=progress) as bar, np.errstate(
         over="ignore", invalid="ignore"
-    ):
+    ), _blas_limit(blas_threads):
         for epoch in range(1, epochs + 1):
             order = rng.permutation(n)
             log_grad = np.zeros(depth)
