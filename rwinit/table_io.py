@@ -1,8 +1,7 @@
 """Reading and writing gain tables as CSV, JSON or NPZ, chosen by file extension.
 
-Every write is atomic: the file is written to a temporary file in the same directory,
-flushed to disk, and moved over the target with :func:`os.replace`, so a reader (or a
-run killed mid-write) sees either the old file or the new one, never half of one.
+Every write is atomic (:func:`rwinit.atomic.atomic_write`): a reader, or a run killed
+mid-write, sees either the old file or the new one, never half of one.
 
 Layouts (the rows and provenance of :mod:`rwinit.table_schema`):
 
@@ -19,7 +18,6 @@ Layouts (the rows and provenance of :mod:`rwinit.table_schema`):
 
 from __future__ import annotations
 
-import contextlib
 import csv
 import io
 import json
@@ -27,12 +25,13 @@ import math
 import os
 import tempfile
 import zipfile
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import IO, Any
 
 import numpy as np
 
+from .atomic import atomic_write
 from .errors import RwinitError
 from .table_schema import COLUMNS, SCHEMA_NAME, validate
 
@@ -81,30 +80,6 @@ def check_writable(path: str | os.PathLike) -> Path:
     if target.exists() and not os.access(target, os.W_OK):
         raise RwinitError(f"cannot write table {os.fspath(path)!r}: permission denied")
     return target
-
-
-def atomic_write(path: str | os.PathLike, write: Callable[[IO[bytes]], None]) -> None:
-    """Call ``write(file)`` on a temporary file beside ``path``, then move it onto ``path``."""
-    target = Path(path)
-    folder = target.parent if str(target.parent) else Path(".")
-    fd, tmp = tempfile.mkstemp(dir=folder, prefix=f".{target.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            write(f)
-            f.flush()
-            os.fsync(f.fileno())
-        if target.exists():
-            with contextlib.suppress(OSError):
-                os.chmod(tmp, target.stat().st_mode & 0o777)
-        else:
-            umask = os.umask(0)
-            os.umask(umask)
-            os.chmod(tmp, 0o666 & ~umask)
-        os.replace(tmp, target)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise
 
 
 # --- writers ---------------------------------------------------------------------------

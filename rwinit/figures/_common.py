@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import csv
+import io
 import math
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
@@ -15,6 +16,8 @@ import matplotlib
 matplotlib.use("Agg")  # files only, never a window
 
 import matplotlib.pyplot as plt  # noqa: E402
+
+from ..atomic import atomic_write, atomic_write_text  # noqa: E402
 
 #: Resolution of the PNGs (small files, readable in a README).
 DPI: int = 110
@@ -62,11 +65,12 @@ def write_csv(path: Path, rows: Iterable[Mapping[str, Any]]) -> Path:
     columns: list[str] = []
     for row in rows:
         columns += [k for k in row if k not in columns]
-    with open(path, "w", newline="") as fh:
-        writer = csv.DictWriter(fh, fieldnames=columns, lineterminator="\n")
-        writer.writeheader()
-        for row in rows:
-            writer.writerow({k: _cell(v) for k, v in row.items()})
+    buf = io.StringIO()
+    writer = csv.DictWriter(buf, fieldnames=columns, lineterminator="\n")
+    writer.writeheader()
+    for row in rows:
+        writer.writerow({k: _cell(v) for k, v in row.items()})
+    atomic_write_text(path, buf.getvalue())
     return path
 
 
@@ -77,8 +81,8 @@ def read_csv(path: Path) -> list[dict[str, str]]:
 
 
 def save(fig: plt.Figure, path: Path) -> Path:
-    """Save ``fig`` as PNG and close it."""
-    fig.savefig(path, dpi=DPI, bbox_inches="tight")
+    """Save ``fig`` as PNG (atomically) and close it."""
+    atomic_write(path, lambda f: fig.savefig(f, format="png", dpi=DPI, bbox_inches="tight"))
     plt.close(fig)
     return path
 

@@ -16,7 +16,7 @@ from pathlib import Path
 import matplotlib.pyplot as plt
 import numpy as np
 
-from ._common import DPI, Options, color, panel_label, write_csv
+from ._common import Options, color, panel_label, save, write_csv
 from ._training import best_over_rates, budget_width, load_data, sizes, unbiased_gain
 
 NAME = "figure4"
@@ -89,8 +89,5 @@ def make(out: Path, options: Options) -> list[Path]:
         panel_label(ax, "CD"[col])
     fig.suptitle(f"{final[0]['dataset']}, ~{final[0]['budget']} weights, "
                  "best of the learning-rate grid", fontsize=10)
-    path = out / "figure4.png"
-    fig.savefig(path, dpi=DPI, bbox_inches="tight")
-    plt.close(fig)
     return [write_csv(out / "figure4_depth.csv", final),
-            write_csv(out / "figure4_epochs.csv", curves), path]
+            write_csv(out / "figure4_epochs.csv", curves), save(fig, out / "figure4.png")]

@@ -16,7 +16,6 @@ import io
 import json
 import math
 import os
-import tempfile
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -25,6 +24,7 @@ from typing import Any
 
 import numpy as np
 
+from ..atomic import atomic_write_text
 from ..errors import RwinitError
 from ..progress import progress_bar
 from ..validation import check_choice, check_positive_int
@@ -238,19 +238,6 @@ def train(
     return result
 
 
-def _atomic_write(path: Path, text: str) -> None:
-    """Write ``text`` to ``path`` through a temporary file and ``os.replace``."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", newline="") as fh:
-            fh.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
 def history_csv(history: list[dict[str, Any]]) -> str:
     """The history as CSV: one row per epoch, per-layer norms as grad_norm_d, delta_norm_d."""
     depth = max((len(r.get("grad_norms", [])) for r in history), default=0)
@@ -270,7 +257,8 @@ def history_csv(history: list[dict[str, Any]]) -> str:
 def save_history(path: str | os.PathLike, result: TrainResult) -> None:
     """Save the history as JSON (the full summary) or CSV (by the file suffix)."""
     path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
     if path.suffix.lower() == ".csv":
-        _atomic_write(path, history_csv(result.history))
+        atomic_write_text(path, history_csv(result.history))
     else:
-        _atomic_write(path, json.dumps(result.summary(), indent=1) + "\n")
+        atomic_write_text(path, json.dumps(result.summary(), indent=1) + "\n")
