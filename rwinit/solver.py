@@ -30,7 +30,7 @@ import time
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from scipy import optimize, stats
+from scipy import optimize, special
 
 from . import _config, theory
 from .errors import RwinitError
@@ -210,7 +210,7 @@ def optimal_gain(
     if method == "homogeneous" and not (nl.homogeneous and b == 0.0):
         raise RwinitError("method 'homogeneous' needs a positively homogeneous f and no bias")
 
-    z = stats.norm.ppf(0.5 + confidence / 2)
+    z = special.ndtri(0.5 + confidence / 2)  # the normal quantile (= stats.norm.ppf)
     walk_kw = dict(width=N, depth=D, model=model, weights=weights, bias_std=b,
                    sparsity=k or None, seed=ss, threads=threads)
     solve = _solve_homogeneous if method == "homogeneous" else _solve_root

@@ -28,7 +28,7 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 import numpy as np
-from scipy import stats
+from scipy import special
 
 from .errors import RwinitError
 from .nonlinearities import get_nonlinearity
@@ -264,7 +264,7 @@ class GainTable:
         g = (1 - t) * lo["g"] + t * hi["g"]
         se = math.hypot((1 - t) * lo["se"], t * hi["se"])
         confidence = min(lo["confidence"], hi["confidence"])
-        z = float(stats.norm.ppf(0.5 + confidence / 2))
+        z = float(special.ndtri(0.5 + confidence / 2))  # the normal quantile
         return TableGain(g=g, se=se, ci_low=g - z * se, ci_high=g + z * se,
                          confidence=confidence, source="interpolated",
                          neighbours=(lo["width"], hi["width"]), **common)

@@ -25,7 +25,7 @@ import math
 from functools import lru_cache
 
 import numpy as np
-from scipy import optimize, special, stats
+from scipy import optimize, special
 
 from . import _config
 from .errors import RwinitError
@@ -46,7 +46,9 @@ def _relu_k_distribution(N: int) -> tuple[np.ndarray, np.ndarray]:
     lo = max(1, N // 2 - half_width)
     hi = min(N, N // 2 + half_width)
     k = np.arange(lo, hi + 1)
-    p = stats.binom.pmf(k, N, 0.5)
+    from scipy.stats import binom  # lazily: scipy.stats costs ~1 s to import
+
+    p = binom.pmf(k, N, 0.5)
     return k, p / p.sum()
 
 

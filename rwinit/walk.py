@@ -39,7 +39,7 @@ from .validation import (
     check_samples,
     check_width,
 )
-from .weights import TRUNCATED_NORMAL_STD, check_sparsity, weight_code
+from .weights import check_sparsity, truncated_normal_std, weight_code
 
 SAMPLERS: tuple[str, ...] = ("auto", "rotational", "explicit")
 
@@ -361,7 +361,7 @@ def simulate_walk(
         counts[c] = walk_chunk(
             np.random.Generator(np.random.PCG64(children[c])),
             sizes[c], N, fwd, layers, bwd, g, b, model == "network", explicit, code, k,
-            _config.TRUNCATED_NORMAL_CUTOFF, TRUNCATED_NORMAL_STD, renormalise,
+            _config.TRUNCATED_NORMAL_CUTOFF, truncated_normal_std(), renormalise,
             depth is None, value_fn, deriv_fn, deriv_of_output, nl.param, n_paths,
             lz_count[c], lz_mean[c], lz_m2[c], w_mean[c], w_m2[c],
             ratio[start:stop], used_layers[start:stop], deaths[start:stop],

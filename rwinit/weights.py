@@ -22,6 +22,7 @@ the initializers, so the law tested here is the law the kernels use.
 
 from __future__ import annotations
 
+import functools
 import math
 
 import numba as nb
@@ -43,15 +44,18 @@ WEIGHT_DISTRIBUTIONS: dict[str, int] = {
 _SQRT3 = math.sqrt(3.0)
 
 
-def _truncated_normal_scale(cutoff: float) -> float:
-    """Standard deviation of N(0, 1) truncated to [-cutoff, cutoff]."""
+@functools.cache
+def truncated_normal_std() -> float:
+    """Standard deviation of N(0, 1) truncated to ±``_config.TRUNCATED_NORMAL_CUTOFF``.
+
+    A standard normal truncated there is divided by this to give it unit variance.
+    Computed on first use: importing ``scipy.stats`` costs about a second, which every
+    ``import rwinit`` and every CLI call would otherwise pay.
+    """
     from scipy.stats import truncnorm
 
+    cutoff = _config.TRUNCATED_NORMAL_CUTOFF
     return float(truncnorm.std(-cutoff, cutoff))
-
-
-#: Divide a standard normal truncated at ±cutoff by this to give it unit variance.
-TRUNCATED_NORMAL_STD: float = _truncated_normal_scale(_config.TRUNCATED_NORMAL_CUTOFF)
 
 
 @nb.njit(cache=True, nogil=True)
@@ -180,7 +184,7 @@ def sample_weights(
     k = check_sparsity(distribution, sparsity, fan_in)
     out = np.empty((fan_out, fan_in))
     draw_standard_weights(
-        as_generator(rng), code, k, _config.TRUNCATED_NORMAL_CUTOFF, TRUNCATED_NORMAL_STD, out
+        as_generator(rng), code, k, _config.TRUNCATED_NORMAL_CUTOFF, truncated_normal_std(), out
     )
     out *= g
     return out
