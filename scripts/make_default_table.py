@@ -23,8 +23,8 @@ import time
 from pathlib import Path
 
 from rwinit.nonlinearities import BUILTIN_NONLINEARITIES
-from rwinit.table_grid import make_grid
-from rwinit.table_run import build_table
+from rwinit.tables.grid import make_grid
+from rwinit.tables.run import build_table
 
 #: Widths of the shipped table: dense where g* changes fast (small N), sparse above.
 WIDTHS: tuple[int, ...] = (2, 3, 4, 6, 8, 12, 16, 24, 32, 48, 64, 128, 256, 512, 1024, 4096)

@@ -12,9 +12,9 @@ import time
 import pytest
 
 from rwinit.cli import main
-from rwinit.table_grid import make_grid
-from rwinit.table_run import build_table, table_rows_equal
 from rwinit.tables import GainTable
+from rwinit.tables.grid import make_grid
+from rwinit.tables.run import build_table, table_rows_equal
 
 #: A grid of quick rows (one Monte Carlo pass each: leaky ReLU is homogeneous).
 KILL_ARGS = ["-f", "leaky_relu", "-N", "32:256:log6", "--model", "both", "--samples", "1536",
@@ -114,7 +114,7 @@ def test_dask_cluster_gives_the_same_table_as_the_process_pool(tmp_path):
 
 def test_unreachable_scheduler_is_one_line(tmp_path, capsys, monkeypatch):
     pytest.importorskip("distributed")
-    monkeypatch.setattr("rwinit.table_run.DASK_CONNECT_TIMEOUT", 1.0)
+    monkeypatch.setattr("rwinit.tables.run.DASK_CONNECT_TIMEOUT", 1.0)
     code = main(["table", "-f", "linear", "-N", "4", "-q", "--out", str(tmp_path / "t.csv"),
                  "--scheduler", "tcp://127.0.0.1:1"])
     err = capsys.readouterr().err

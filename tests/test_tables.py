@@ -10,10 +10,10 @@ import numpy as np
 import pytest
 
 from rwinit.errors import RwinitError
-from rwinit.table_grid import make_grid, parse_depths, parse_widths, row_seed
-from rwinit.table_io import write_table
-from rwinit.table_schema import COLUMNS, SCHEMA_VERSION, rows_checksum
 from rwinit.tables import GainTable, TableMissError
+from rwinit.tables.grid import make_grid, parse_depths, parse_widths, row_seed
+from rwinit.tables.io import write_table
+from rwinit.tables.schema import COLUMNS, SCHEMA_VERSION, rows_checksum
 
 
 def _row(nl="tanh", width=16, depth=None, model="network", g=1.2, se=0.01, status="ok"):

@@ -7,9 +7,9 @@ import shlex
 import sys
 
 from ..nonlinearities import available_nonlinearities
-from ..table_grid import make_grid
-from ..table_io import FORMATS, check_writable
-from ..table_run import build_table
+from ..tables.grid import make_grid
+from ..tables.io import FORMATS, check_writable
+from ..tables.run import build_table
 from ..validation import MODELS
 from ._common import float_arg, int_arg
 

@@ -15,11 +15,11 @@ from typing import Any
 
 import numpy as np
 
-from .errors import RwinitError
-from .nonlinearities import get_nonlinearity
-from .table_schema import RowKey
-from .validation import MODELS, check_choice, check_depth, check_nonnegative, check_width
-from .weights import WEIGHT_DISTRIBUTIONS
+from ..errors import RwinitError
+from ..nonlinearities import get_nonlinearity
+from ..validation import MODELS, check_choice, check_depth, check_nonnegative, check_width
+from ..weights import WEIGHT_DISTRIBUTIONS
+from .schema import RowKey
 
 #: Weight distributions a table can hold (sparse needs a per-row sparsity, not stored).
 TABLE_WEIGHTS: tuple[str, ...] = tuple(w for w in WEIGHT_DISTRIBUTIONS if w != "sparse")

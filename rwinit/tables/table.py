@@ -1,6 +1,6 @@
 """Gain tables: load, validate, save, look up and interpolate g* over widths.
 
-A :class:`GainTable` holds the rows of :mod:`rwinit.table_schema` (one unbiased gain
+A :class:`GainTable` holds the rows of :mod:`rwinit.tables.schema` (one unbiased gain
 per grid point) and their provenance. :meth:`GainTable.lookup` returns g* at a width
 of the grid, or between two widths of the grid by linear interpolation in ln N:
 
@@ -30,10 +30,11 @@ from typing import Any
 import numpy as np
 from scipy import special
 
-from .errors import RwinitError
-from .nonlinearities import get_nonlinearity
-from .table_io import read_table, write_table
-from .table_schema import (
+from ..errors import RwinitError
+from ..nonlinearities import get_nonlinearity
+from ..validation import check_model, check_nonnegative, check_width
+from .io import read_table, write_table
+from .schema import (
     SCHEMA_NAME,
     SCHEMA_VERSION,
     check_row,
@@ -42,7 +43,6 @@ from .table_schema import (
     row_key,
     rows_checksum,
 )
-from .validation import check_model, check_nonnegative, check_width
 
 
 class TableMissError(RwinitError):
@@ -104,7 +104,7 @@ def normalise_nonlinearity(name: str) -> str:
 
 def new_provenance(settings: Mapping[str, Any], command: str | None) -> dict[str, Any]:
     """A fresh provenance record (row count and checksum are filled in when saving)."""
-    from . import __version__
+    from .. import __version__
 
     return {
         "schema": SCHEMA_NAME,
@@ -124,7 +124,7 @@ class GainTable:
     Parameters
     ----------
     rows : iterable of mapping
-        Rows with the columns of :data:`rwinit.table_schema.COLUMNS`.
+        Rows with the columns of :data:`rwinit.tables.schema.COLUMNS`.
     provenance : mapping, optional
         File-level provenance; ``n_rows`` and ``rows_sha256`` are recomputed.
 

@@ -3,7 +3,7 @@
 Every write is atomic (:func:`rwinit.atomic.atomic_write`): a reader, or a run killed
 mid-write, sees either the old file or the new one, never half of one.
 
-Layouts (the rows and provenance of :mod:`rwinit.table_schema`):
+Layouts (the rows and provenance of :mod:`rwinit.tables.schema`):
 
 ``.csv``
     One comment line ``# rwinit.gain-table {provenance JSON}``, then a header and one
@@ -31,9 +31,9 @@ from typing import IO, Any
 
 import numpy as np
 
-from .atomic import atomic_write
-from .errors import RwinitError
-from .table_schema import COLUMNS, SCHEMA_NAME, validate
+from ..atomic import atomic_write
+from ..errors import RwinitError
+from .schema import COLUMNS, SCHEMA_NAME, validate
 
 #: Supported file extensions.
 FORMATS: tuple[str, ...] = ("csv", "json", "npz")
@@ -197,7 +197,7 @@ def read_table(path: str | os.PathLike) -> tuple[list[dict[str, Any]], dict[str,
     ------
     RwinitError
         An unknown extension, an unreadable file, or one that fails
-        :func:`rwinit.table_schema.validate` (schema, types, ranges, checksum).
+        :func:`rwinit.tables.schema.validate` (schema, types, ranges, checksum).
     """
     fmt = table_format(path)
     p = Path(path)

@@ -30,9 +30,9 @@ import math
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from .errors import RwinitError
-from .validation import MODELS
-from .weights import WEIGHT_DISTRIBUTIONS
+from ..errors import RwinitError
+from ..validation import MODELS
+from ..weights import WEIGHT_DISTRIBUTIONS
 
 #: Name written in, and required of, every table file.
 SCHEMA_NAME: str = "rwinit.gain-table"

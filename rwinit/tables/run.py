@@ -3,7 +3,7 @@
 Rows are independent tasks submitted to a :class:`concurrent.futures.Executor`: a local
 process pool by default, a Dask distributed cluster (``Client.get_executor()``) when a
 scheduler address is given, or this process (``workers=0``). Each row's seed is
-:func:`rwinit.table_grid.row_seed` of the base seed and the row's key, so the table is
+:func:`rwinit.tables.grid.row_seed` of the base seed and the row's key, so the table is
 the same whichever executor ran it and in whatever order rows finished.
 
 After every finished row the whole table is rewritten atomically (rows in grid order),
@@ -22,14 +22,14 @@ from concurrent import futures
 from pathlib import Path
 from typing import Any
 
-from . import _config
-from .errors import RwinitError
-from .progress import progress_bar
-from .solver import optimal_gain
-from .table_grid import row_seed
-from .table_io import check_writable, read_table
-from .table_schema import FAILED_METHOD, RowKey, row_key
-from .tables import GainTable, new_provenance
+from .. import _config
+from ..errors import RwinitError
+from ..progress import progress_bar
+from ..solver import optimal_gain
+from .grid import row_seed
+from .io import check_writable, read_table
+from .schema import FAILED_METHOD, RowKey, row_key
+from .table import GainTable, new_provenance
 
 #: Provenance settings that must agree for ``resume`` to extend a file.
 RESUME_SETTINGS: tuple[str, ...] = ("seed", "samples", "ci_halfwidth", "confidence")
@@ -127,7 +127,7 @@ def _settings(seed: int, samples: int | None, ci_halfwidth: float | None,
     return {"seed": seed, "samples": samples, "ci_halfwidth": ci_halfwidth,
             "confidence": confidence,
             "row_seed": "sha256('seed|nonlinearity|width|depth|model|weights|bias_std') "
-                        "first 8 bytes >> 1 (rwinit.table_grid.row_seed)"}
+                        "first 8 bytes >> 1 (rwinit.tables.grid.row_seed)"}
 
 
 def build_table(
@@ -153,7 +153,7 @@ def build_table(
     Parameters
     ----------
     grid : sequence of row keys
-        From :func:`rwinit.table_grid.make_grid`.
+        From :func:`rwinit.tables.grid.make_grid`.
     out : path
         ``.csv``, ``.json`` or ``.npz``; checked for writability before any computing.
     seed, samples, ci_halfwidth, confidence
