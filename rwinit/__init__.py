@@ -31,6 +31,19 @@ from .tables import GainTable
 from .walk import WalkResult, simulate_walk
 from .weights import WEIGHT_DISTRIBUTIONS, sample_weights
 
+#: Loaded on first use: ``rwinit.Network``, ``rwinit.network_gains`` (issue 9).
+_LAZY_NETWORK = {"Network": "network", "NetworkGains": "network_gain",
+                 "network_gains": "network_gain"}
+
+
+def __getattr__(name: str):
+    if name in _LAZY_NETWORK:
+        import importlib
+
+        return getattr(importlib.import_module(f".{_LAZY_NETWORK[name]}", __name__), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
 __version__ = "0.1.0"
 
 __citation__ = """@article{sussillo2014random,
@@ -44,6 +57,8 @@ __all__ = [
     "WEIGHT_DISTRIBUTIONS",
     "GainResult",
     "GainTable",
+    "Network",
+    "NetworkGains",
     "TableFallbackWarning",
     "Nonlinearity",
     "RwinitError",
@@ -55,6 +70,7 @@ __all__ = [
     "get_nonlinearity",
     "initializers",
     "lsuv",
+    "network_gains",
     "optimal_gain",
     "orthogonal",
     "output_bias_from_marginals",

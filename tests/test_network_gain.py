@@ -1,0 +1,104 @@
+"""Gains for a whole network: per-layer gains against exact theory and explicit matrices."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+from scipy import special
+
+from rwinit import theory
+from rwinit.network import Network
+from rwinit.network_gain import PER_LAYER_MAX_SAMPLES, network_gains
+from rwinit.network_gain.per_layer import solve_per_layer
+
+
+@pytest.fixture(autouse=True)
+def private_cache(tmp_path, monkeypatch):
+    monkeypatch.setenv("RWINIT_CACHE_DIR", str(tmp_path / "cache"))
+
+
+def linear_gain(n):
+    """E ln z = 2 ln g + ψ(n/2) − ln(n/2) = 0 for a linear layer of fan-in n."""
+    return math.exp(-0.5 * (special.digamma(n / 2) - math.log(n / 2)))
+
+
+@pytest.mark.parametrize("model", ["network", "paper"])
+def test_per_layer_monte_carlo_matches_the_exact_linear_gain_on_rectangular_layers(model):
+    # leaky_relu with slope 1 is the identity, but goes through the Monte Carlo
+    # (homogeneous) path: each g_d must match the exact linear gain of its fan-in
+    widths = [20, 50, 7, 30, 3]
+    net = Network(widths, "leaky_relu:1")
+    layers = solve_per_layer(net, model=model, samples=4000, seed=3, z=1.96)
+    for n, s in zip(widths[:-1], layers, strict=True):
+        assert s.method == "homogeneous"
+        # (paper model: the control variate ln C explains ln z exactly, so SE ~ 0)
+        assert abs(s.g - linear_gain(n)) < 4 * s.se + 1e-12, (n, s.g, linear_gain(n), s.se)
+
+
+def test_linear_layers_are_exact_and_equal_the_theory():
+    net = Network([64, 64, 64], ["linear", "linear"])
+    layers = solve_per_layer(net, model="network", samples=50, seed=0, z=1.96)
+    for s in layers:
+        assert s.method == "exact" and s.se == 0.0
+        assert s.g == pytest.approx(theory.exact_gain("linear", 64), rel=1e-12)
+
+
+def test_per_layer_relu_on_a_square_net_matches_the_exact_paper_model_gain():
+    N = 24
+    layers = solve_per_layer(Network([N] * 4, "relu"), model="paper", samples=6000, seed=5,
+                             z=1.96)
+    g_exact = theory.exact_gain("relu", N)
+    for s in layers:
+        assert abs(s.g - g_exact) < 4 * s.se, (s.g, g_exact, s.se)
+
+
+def naive_first_layer_log_z(g, n0, n1, bias_std, model, samples, seed):
+    """ln z_1 with explicit (n1, n0) matrices: x_0 ~ N(0, I), δ_1 ~ N(0, I), tanh."""
+    rng = np.random.default_rng(seed)
+    x = rng.standard_normal((samples, n0))
+    W = rng.standard_normal((samples, n1, n0)) * (g / math.sqrt(n0))
+    a = np.einsum("sij,sj->si", W, x) + bias_std * rng.standard_normal((samples, n1))
+    delta = rng.standard_normal((samples, n1))
+    u = (1 - np.tanh(a) ** 2) * delta
+    back = W if model == "network" else (
+        rng.standard_normal((samples, n1, n0)) * (g / math.sqrt(n0)))
+    d0 = np.einsum("sij,si->sj", back, u)
+    lz = np.log((d0 ** 2).sum(1)) - np.log((delta ** 2).sum(1))
+    return lz.mean(), lz.std(ddof=1) / math.sqrt(samples)
+
+
+@pytest.mark.parametrize("model", ["network", "paper"])
+def test_per_layer_tanh_root_makes_the_explicit_matrix_drift_zero(model):
+    n0, n1, bias = 6, 15, 0.3
+    net = Network([n0, n1, 4], ["tanh", "linear"], bias_std=bias)
+    s = solve_per_layer(net, model=model, samples=8000, seed=11, z=1.96)[0]
+    assert s.method == "root"
+    mean, se = naive_first_layer_log_z(s.g, n0, n1, bias, model, 20000, seed=2)
+    slope = 2.0 / s.g  # dE ln z / dg near the root, to turn the gain's SE into drift
+    assert abs(mean) < 4 * math.hypot(se, slope * s.se), (s.g, mean, se, s.se)
+
+
+def test_network_gains_per_layer_api_and_cache():
+    net = Network.from_spec("5-tanh-16x3-linear-2")
+    r = network_gains(net, per_layer=True, samples=400, report=False)
+    assert not r.cached and len(r.layer_gains) == 4 and r.layer_methods[-1] == "exact"
+    assert r.layer_stds[0] == pytest.approx(r.layer_gains[0] / math.sqrt(5))
+    again = network_gains(net, per_layer=True, samples=400, report=False)
+    assert again.cached and again.layer_gains == r.layer_gains
+    assert again.to_dict()["layer_se"] == r.to_dict()["layer_se"]
+    other_seed = network_gains(net, per_layer=True, samples=400, report=False, seed=1)
+    assert not other_seed.cached and other_seed.layer_gains != r.layer_gains
+    fresh = network_gains(net, per_layer=True, samples=400, report=False, cache=False)
+    assert not fresh.cached and fresh.layer_gains == r.layer_gains  # same seed, same answer
+
+
+def test_per_layer_ci_target_sets_the_sample_count():
+    net = Network([32, 32, 32], ["tanh", "tanh"])
+    loose = network_gains(net, per_layer=True, ci_halfwidth=0.2, report=False, cache=False)
+    tight = network_gains(net, per_layer=True, ci_halfwidth=0.03, report=False, cache=False)
+    assert PER_LAYER_MAX_SAMPLES > tight.samples > loose.samples
+    widths = [0.5 * (h - lo) for lo, h in zip(tight.layer_ci_low, tight.layer_ci_high,
+                                              strict=True)]
+    assert max(widths) <= 0.03 * 1.3  # the pilot's extrapolation, within its slack
