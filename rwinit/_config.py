@@ -22,10 +22,11 @@ STATIONARY_BACKWARD_BURN_IN: int = 10
 #: Layers over which the stationary per-layer drift is averaged.
 STATIONARY_LAYERS: int = 400
 
-#: Largest memory (bytes) one thread may use for the layer state a walk keeps between
-#: its forward and backward pass (f'(a_d), and for the network model the forward noise
-#: and x̂_{d-1}, or the explicit matrices W_d, which it needs again on the way back).
-WALK_MEMORY_LIMIT: int = 512 * 2**20
+#: Largest memory (bytes) a walk may hold at once, all its threads together, as estimated
+#: by :func:`rwinit.walk.walk_memory_bytes` (the layer state each running chunk keeps
+#: between its forward and backward pass, plus per-sample results). A walk runs on fewer
+#: threads to stay under it, and is refused up front if one thread cannot.
+WALK_MEMORY_LIMIT: int = 2 * 2**30
 
 #: Two-sided confidence level of the intervals the solver reports.
 CONFIDENCE: float = 0.95
@@ -59,3 +60,29 @@ TRUNCATED_NORMAL_CUTOFF: float = 2.0
 
 #: Gauss-Hermite nodes for mean-field (infinite-width) expectations.
 QUADRATURE_NODES: int = 201
+
+#: LLVM fast-math flags of the walk kernels: only fused multiply-add ("contract"), which
+#: keeps IEEE semantics for NaN, infinities and reassociation (so results stay
+#: reproducible and a dead walk is still detected).
+KERNEL_FASTMATH: set[str] = {"contract"}
+
+#: Most samples a chunk of the batched rotational kernel runs side by side in SIMD lanes.
+MAX_LANES: int = 32
+
+#: Bytes one chunk may use for the layer state it keeps for its backward pass; wider or
+#: deeper walks run fewer lanes per chunk (down to one) to stay under it.
+LANE_STATE_BUDGET: int = 64 * 2**20
+
+#: Chunks whose statistics are merged at a time (a fixed number, so that the merged
+#: floating-point sums do not depend on the thread count).
+MERGE_BLOCK_CHUNKS: int = 64
+
+#: Keep per-sample arrays in a WalkResult up to this many samples; beyond it only the
+#: streamed sums are kept (memory stays bounded whatever ``samples`` is).
+KEEP_SAMPLE_ARRAYS: int = 1 << 20
+
+#: The solver's first Newton step, relative to the starting gain.
+NEWTON_FIRST_STEP: float = 0.05
+
+#: Newton steps on the CRN secant slope before the solver falls back to bracketing.
+NEWTON_MAX_STEPS: int = 12

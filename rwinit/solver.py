@@ -1,8 +1,8 @@
 """The unbiased gain g*: the gain that makes the walk of ln |δ| driftless.
 
 g* solves m(g) = E[ln z] = 0, where z = |δ_{d-1}|²/|δ_d|² is the per-layer squared
-norm ratio of back-propagation (Sussillo & Abbott, arXiv:1412.6558, §3). Three
-methods, chosen automatically (and reported in the result):
+norm ratio of back-propagation (Sussillo & Abbott, arXiv:1412.6558, §3; docs/design.md
+§The solver). Three methods, chosen automatically (and reported in the result):
 
 ``exact``
     linear (both models) and ReLU (paper model) with Gaussian weights and no bias:
@@ -13,26 +13,30 @@ methods, chosen automatically (and reported in the result):
     g* = exp(−c/2), with SE g*·SE(c)/2 — no root finding.
 ``root``
     everything else: m(g) is estimated with common random numbers (the same random
-    stream for every g, so that m is a smooth function of g), the root is bracketed and
-    found by Brent's method, and the confidence interval is SE(m)/m'(g*) with the slope
-    from a common-random-numbers central difference.
+    stream for every g, so that m is a smooth function of g) and its root found by
+    Newton steps on the CRN secant slope (falling back to bracketing and Brent's method
+    where m is not well behaved); the confidence interval is SE(m)/m'(g*), with the
+    smaller of the two one-sided CRN slopes at the root.
 
 ``paper-formula`` (on request only) returns the paper's approximations (linear, ReLU).
 
-Unless ``samples`` is given, a pilot run of :data:`rwinit._config.PILOT_SAMPLES`
-samples sets the sample count that reaches the requested confidence half-width.
+For the rotational sampler every estimate of m uses the control variates of
+docs/design.md §Control variates (coefficients fitted at each g, SE from the regression
+residual); ``control_variates=False`` turns them off. Unless ``samples`` is given, a pilot
+run of :data:`rwinit._config.PILOT_SAMPLES` samples sets the sample count that reaches
+the requested confidence half-width. :func:`solve_multiplier` is the same root solver for
+any walk, e.g. one multiplier on a set of layers of a real network.
 """
 
 from __future__ import annotations
 
 import math
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from scipy import optimize, special
-
-from . import _config, theory
+from . import _config
 from .errors import RwinitError
 from .nonlinearities import Nonlinearity, get_nonlinearity
 from .progress import progress_bar
@@ -65,7 +69,8 @@ class GainResult:
     method : str
         ``exact``, ``homogeneous``, ``root`` or ``paper-formula``.
     samples : int
-        Monte Carlo samples per evaluation of m(g) (0 for exact results).
+        Monte Carlo samples per evaluation of m(g) in the final stage (0 for exact results):
+        the samples the confidence interval needed.
     layers : int
         Layer-samples back-propagated in total (the work the answer cost).
     evaluations : int
@@ -74,6 +79,21 @@ class GainResult:
         Wall time.
     dead : int
         Dead walks in the final evaluation (excluded from the estimate).
+    overflowed : int
+        Walks whose forward pass overflowed in the final evaluation (excluded).
+    control_variates : bool
+        Whether the estimate used control variates.
+    variance_reduction : float
+        Var(plain estimate) / Var(estimate with control variates) at the root (1 without
+        them; NaN for exact results).
+    samples_without_cv : int
+        The samples per evaluation the same CI would have needed without control variates
+        (``samples × variance_reduction``).
+    target_met : bool
+        False when the requested CI half-width was not reached (the sample count hit
+        :data:`rwinit._config.MAX_SAMPLES`); ``warning`` then says so.
+    warning : str
+        Empty, or one sentence on what makes the result weaker than asked for.
     """
 
     nonlinearity: str
@@ -94,6 +114,12 @@ class GainResult:
     seconds: float
     seed: int | None
     dead: int = 0
+    overflowed: int = 0
+    control_variates: bool = False
+    variance_reduction: float = 1.0
+    samples_without_cv: int = 0
+    target_met: bool = True
+    warning: str = ""
 
     @property
     def variant(self) -> str:
@@ -101,10 +127,43 @@ class GainResult:
         return "stationary" if self.depth is None else "depth-D"
 
     def to_dict(self) -> dict[str, Any]:
-        """A JSON-serialisable dictionary."""
+        """A JSON-serialisable dictionary (NaN as None)."""
         out = asdict(self)
         out["variant"] = self.variant
-        return out
+        return {k: (None if isinstance(v, float) and not math.isfinite(v) else v)
+                for k, v in out.items()}
+
+
+@dataclass(frozen=True)
+class MultiplierResult:
+    """The root g of m(g) = 0 for a family of walks ``walk_at(g, samples, seed)``.
+
+    ``samples`` is the count per evaluation in the final stage (what the CI needed),
+    ``samples_without_cv`` what it would have needed without control variates, ``layers``
+    the layer-samples spent in all, ``target_met`` False when MAX_SAMPLES capped the run.
+    """
+
+    g: float
+    se: float
+    ci_low: float
+    ci_high: float
+    confidence: float
+    samples: int
+    evaluations: int
+    layers: int
+    variance_reduction: float
+    samples_without_cv: int
+    seconds: float
+    target_met: bool
+    dead: int
+    overflowed: int
+    control_variates: bool
+    warning: str = ""
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-serialisable dictionary (NaN as None)."""
+        return {k: (None if isinstance(v, float) and not math.isfinite(v) else v)
+                for k, v in asdict(self).items()}
 
 
 def _is_exact_case(nl: Nonlinearity, model: str, weights: str, bias_std: float) -> bool:
@@ -113,6 +172,22 @@ def _is_exact_case(nl: Nonlinearity, model: str, weights: str, bias_std: float) 
     if nl.name == "linear":
         return True  # the forward pass never touches δ: both models coincide
     return nl.name == "relu" and model == "paper"
+
+
+def _closed_form_problem(method: str, nl: Nonlinearity, model: str, weights: str,
+                         bias_std: float) -> str:
+    """Why ``method`` (exact or paper-formula) does not apply: the one thing to change."""
+    where = "linear (either model) and relu (paper model), gaussian weights, no bias"
+    if nl.name not in ("linear", "relu"):
+        why = f"it exists only for {where}, not {nl.label}"
+    elif nl.name == "relu" and model != "paper":
+        why = (f"for relu it needs the paper model (--model paper, model='paper'), not "
+               f"{model!r}; the network model has no closed form")
+    elif weights != "gaussian":
+        why = f"it needs gaussian weights, not {weights!r}"
+    else:
+        why = f"it needs bias_std = 0, not {bias_std:g}"
+    return f"method {method!r} does not apply: {why}"
 
 
 def optimal_gain(
@@ -131,6 +206,7 @@ def optimal_gain(
     confidence: float = _config.CONFIDENCE,
     threads: int | None = None,
     progress: bool = False,
+    control_variates: bool = True,
 ) -> GainResult:
     """The unbiased gain g* for a nonlinearity and width.
 
@@ -165,6 +241,9 @@ def optimal_gain(
         Worker threads.
     progress : bool
         Progress bars on stderr.
+    control_variates : bool
+        Estimate m(g) with the rotational sampler's control variates (default); no effect
+        for the explicit sampler, which has none.
 
     Returns
     -------
@@ -200,136 +279,330 @@ def optimal_gain(
             method = "root"
     if method in ("exact", "paper-formula"):
         if not _is_exact_case(nl, model, weights, b):
-            raise RwinitError(
-                f"method {method!r} applies to linear (any model) and relu (paper model) "
-                "with gaussian weights and no bias"
-            )
+            raise RwinitError(_closed_form_problem(method, nl, model, weights, b))
+        from . import theory
+
         g = theory.exact_gain(nl, N) if method == "exact" else theory.paper_formula_gain(nl, N)
         return GainResult(g=g, se=0.0, ci_low=g, ci_high=g, method=method, samples=0,
-                          layers=0, evaluations=0, seconds=time.perf_counter() - t0, **common)
+                          layers=0, evaluations=0, seconds=time.perf_counter() - t0,
+                          variance_reduction=math.nan, **common)
     if method == "homogeneous" and not (nl.homogeneous and b == 0.0):
         raise RwinitError("method 'homogeneous' needs a positively homogeneous f and no bias")
 
-    z = special.ndtri(0.5 + confidence / 2)  # the normal quantile (= stats.norm.ppf)
     walk_kw = dict(width=N, depth=D, model=model, weights=weights, bias_std=b,
-                   sparsity=k or None, seed=ss, threads=threads)
-    solve = _solve_homogeneous if method == "homogeneous" else _solve_root
-    with progress_bar(None, f"g* {nl.label} N={N}", enabled=progress) as bar:
-        walk_kw["on_walk"] = lambda: bar.update(1)
-        result = _solve_to_target(solve, nl, samples, target, z, walk_kw)
-    return GainResult(method=method, seconds=time.perf_counter() - t0, **result, **common)
+                   sparsity=k or None, threads=threads)
+
+    def walk_at(g: float, n: int, seed_: SeedLike) -> WalkResult:
+        return simulate_walk(nl, gain=g, samples=n, seed=seed_, **walk_kw)
+
+    if method == "homogeneous":
+        res = _solve_homogeneous(walk_at, samples=samples, target=target,
+                                 confidence=confidence, seed=ss, progress=progress,
+                                 label=f"g* {nl.label} N={N}",
+                                 control_variates=control_variates)
+    else:
+        try:
+            from .theory import mean_field_gain
+
+            start = mean_field_gain(nl, b)
+        except RwinitError:
+            start = 1.0
+        res = solve_multiplier(walk_at, ci_halfwidth=target, samples=samples,
+                               confidence=confidence, start=start, seed=ss,
+                               progress=progress, label=f"g* {nl.label} N={N}",
+                               control_variates=control_variates,
+                               what=f"{nl.label} at N={N}")
+    return GainResult(
+        g=res.g, se=res.se, ci_low=res.ci_low, ci_high=res.ci_high, method=method,
+        samples=res.samples, layers=res.layers, evaluations=res.evaluations,
+        seconds=time.perf_counter() - t0, dead=res.dead, overflowed=res.overflowed,
+        control_variates=res.control_variates, variance_reduction=res.variance_reduction,
+        samples_without_cv=res.samples_without_cv, target_met=res.target_met,
+        warning=res.warning, **common,
+    )
 
 
-def _solve_to_target(solve, nl: Nonlinearity, samples: int | None, target: float, z: float,
-                     walk_kw: dict) -> dict:
-    """Run ``solve`` with ``samples``, or with a pilot and then the count that hits ``target``."""
-    if samples is None:
-        pilot = solve(nl, _config.PILOT_SAMPLES, z, walk_kw)
-        halfwidth = 0.5 * (pilot["ci_high"] - pilot["ci_low"])
-        if halfwidth <= target:
-            result = pilot
-        else:
-            need = math.ceil(_config.PILOT_SAMPLES * 1.2 * (halfwidth / target) ** 2)
-            result = solve(nl, min(need, _config.MAX_SAMPLES), z, walk_kw, guess=pilot)
-            result["layers"] += pilot["layers"]
-            result["evaluations"] += pilot["evaluations"]
-        return result
-    return solve(nl, samples, z, walk_kw)
+# --- estimating m(g) ------------------------------------------------------------------
 
 
-def _walk(nl: Nonlinearity, gain: float, samples: int, walk_kw: dict) -> WalkResult:
-    kw = dict(walk_kw)
-    on_walk = kw.pop("on_walk", None)
-    result = simulate_walk(nl, gain=gain, samples=samples, **kw)
-    if on_walk is not None:
-        on_walk()
-    if result.samples_used < 2:
-        raise RwinitError(
-            f"fewer than two of {samples} walks survived ({result.dead} died, "
-            f"{result.overflowed} overflowed) at g={gain:.4g}; use more samples or width"
-        )
-    return result
+def _normal_quantile(confidence: float) -> float:
+    from scipy import special
+
+    return float(special.ndtri(0.5 + confidence / 2))  # = stats.norm.ppf, lighter import
 
 
 def _cost(result: WalkResult) -> int:
     return result.samples * (result.layers + sum(result.burn_in))
 
 
-def _solve_homogeneous(
-    nl: Nonlinearity, samples: int, z: float, walk_kw: dict, guess: dict | None = None
-) -> dict:
+class _Evaluator:
+    """m(g) with its SE from ``walk_at``, cached per (g, samples), counting the work."""
+
+    def __init__(self, walk_at, seed, control_variates: bool, bar) -> None:
+        self.walk_at = walk_at
+        self.seed = seed
+        self.cv = control_variates
+        self.bar = bar
+        self.cache: dict[tuple[float, int], WalkResult] = {}
+        self.layers = 0
+        self.evaluations = 0
+
+    def walk(self, g: float, samples: int) -> WalkResult:
+        key = (g, samples)
+        if key not in self.cache:
+            r = self.walk_at(g, samples, self.seed)
+            self.layers += _cost(r)
+            self.evaluations += 1
+            if self.bar is not None:
+                self.bar.update(1)
+            if r.samples_used < 2:
+                raise RwinitError(
+                    f"fewer than two of {samples} walks survived ({r.dead} died, "
+                    f"{r.overflowed} overflowed) at g={g:.4g}; use more samples or width"
+                )
+            self.cache[key] = r
+        return self.cache[key]
+
+    def m(self, g: float, samples: int) -> tuple[float, float]:
+        r = self.walk(g, samples)
+        if self.cv:
+            return r.drift_cv, r.drift_cv_se
+        return r.drift, r.drift_se
+
+    def vrf(self, r: WalkResult) -> float:
+        return r.variance_reduction if self.cv and r.controls else 1.0
+
+
+def _staged(solve_once, samples: int | None, target: float):
+    """Run ``solve_once(n, guess)``: with ``samples``, or a pilot and then the count that
+    reaches ``target`` (once more if the first final run falls short)."""
+    if samples is not None:
+        return solve_once(samples, None), True
+    n = _config.PILOT_SAMPLES
+    res = solve_once(n, None)
+    for _ in range(2):
+        half = res["z"] * res["se"]
+        if not half > target:  # reached (or NaN: nothing more to learn)
+            return res, True
+        if n >= _config.MAX_SAMPLES:
+            return res, False
+        n = min(math.ceil(n * 1.2 * (half / target) ** 2), _config.MAX_SAMPLES)
+        res = solve_once(n, res)
+    return res, not res["z"] * res["se"] > target
+
+
+def _short_warning(res: dict, target: float) -> str:
+    return (f"the {100 * res['confidence']:.0f}% CI half-width {res['z'] * res['se']:.3g} "
+            f"is wider than the target {target:g}: the sample count reached MAX_SAMPLES "
+            f"({_config.MAX_SAMPLES})")
+
+
+def _solve_homogeneous(walk_at, *, samples, target, confidence, seed, progress, label,
+                       control_variates) -> MultiplierResult:
     """m(g) = 2 ln g + c: estimate c at g = 1, then g* = exp(−c/2)."""
-    r = _walk(nl, 1.0, samples, walk_kw)
-    c, c_se = r.drift, r.drift_se
-    g = math.exp(-c / 2)
-    return dict(g=g, se=g * c_se / 2, ci_low=math.exp(-(c + z * c_se) / 2),
-                ci_high=math.exp(-(c - z * c_se) / 2), samples=samples,
-                layers=_cost(r), evaluations=1, dead=r.dead)
+    t0 = time.perf_counter()
+    z = _normal_quantile(confidence)
+    with progress_bar(None, label, enabled=progress) as bar:
+        ev = _Evaluator(walk_at, seed, control_variates, bar)
+
+        def once(n: int, guess: dict | None) -> dict:
+            c, c_se = ev.m(1.0, n)
+            g = math.exp(-c / 2)
+            return dict(g=g, se=g * c_se / 2, c=c, c_se=c_se, z=z, n=n, confidence=confidence,
+                        r=ev.walk(1.0, n))
+
+        res, met = _staged(once, samples, target)
+    r = res["r"]
+    vrf = ev.vrf(r)
+    c, c_se = res["c"], res["c_se"]
+    return MultiplierResult(
+        g=res["g"], se=res["se"], ci_low=math.exp(-(c + z * c_se) / 2),
+        ci_high=math.exp(-(c - z * c_se) / 2), confidence=confidence, samples=res["n"],
+        evaluations=ev.evaluations, layers=ev.layers, variance_reduction=vrf,
+        samples_without_cv=math.ceil(res["n"] * vrf) if math.isfinite(vrf) else res["n"],
+        seconds=time.perf_counter() - t0, target_met=met, dead=r.dead,
+        overflowed=r.overflowed, control_variates=control_variates and bool(r.controls),
+        warning="" if met else _short_warning(res, target))
 
 
-def _solve_root(
-    nl: Nonlinearity, samples: int, z: float, walk_kw: dict, guess: dict | None = None
-) -> dict:
-    """Brent's method on the common-random-numbers estimate of m(g).
+def solve_multiplier(
+    walk_at: Callable[[float, int, SeedLike], WalkResult],
+    *,
+    ci_halfwidth: float | None = None,
+    samples: int | None = None,
+    confidence: float = _config.CONFIDENCE,
+    start: float = 1.0,
+    seed: SeedLike = 0,
+    progress: bool = False,
+    control_variates: bool = True,
+    label: str = "g*",
+    what: str = "this walk",
+) -> MultiplierResult:
+    """The multiplier g with m(g) = 0, where m is the drift of ``walk_at(g, samples, seed)``.
 
-    The bracket starts at the mean-field gain, or around ``guess`` (a pilot's answer).
+    The same solver :func:`optimal_gain` uses, for any family of walks: e.g. one factor
+    applied to the gains of a set of layers of a real network. Every evaluation uses the
+    same ``seed`` (common random numbers), so m is a smooth function of g; the root is
+    found by Newton steps on the CRN secant slope from ``start`` (with bracketing and
+    Brent's method as a fallback), and the CI is SE(m)/m'(g) at the root, with the smaller
+    one-sided CRN slope (docs/design.md §The solver).
+
+    Parameters
+    ----------
+    walk_at : callable
+        ``walk_at(g, samples, seed) -> WalkResult``; m(g) is its ``drift_cv`` (or
+        ``drift`` with ``control_variates=False``), assumed to increase with g.
+    ci_halfwidth : float, optional
+        Target CI half-width in g when ``samples`` is not given (default 0.005).
+    samples : int, optional
+        A fixed sample count per evaluation (no pilot).
+    confidence : float
+        Level of the interval.
+    start : float
+        First g tried (e.g. the mean-field gain).
+    seed : int, SeedSequence, Generator or None
+        Passed to every ``walk_at`` call.
+    progress : bool
+        A progress bar (evaluations) on stderr after a second.
+    control_variates : bool
+        Use the walks' control-variate estimate of m.
+
+    Returns
+    -------
+    MultiplierResult
     """
-    cost = 0
-    evaluations = 0
-    cache: dict[float, WalkResult] = {}
+    t0 = time.perf_counter()
+    target = _config.DEFAULT_CI_HALFWIDTH if ci_halfwidth is None else float(ci_halfwidth)
+    if not (math.isfinite(target) and target > 0):
+        raise RwinitError(f"ci_halfwidth must be a finite number > 0, got {ci_halfwidth!r}")
+    if samples is not None:
+        samples = check_samples(samples)
+    if not 0.0 < confidence < 1.0:
+        raise RwinitError(f"confidence must be in (0, 1), got {confidence!r}")
+    if not (math.isfinite(start) and start > 0):
+        raise RwinitError(f"start must be a finite number > 0, got {start!r}")
+    ss = seed_sequence(seed)
+    z = _normal_quantile(confidence)
+    with progress_bar(None, label, enabled=progress) as bar:
+        ev = _Evaluator(walk_at, ss, control_variates, bar)
 
-    def m(g: float) -> float:
-        nonlocal cost, evaluations
-        if g not in cache:
-            cache[g] = _walk(nl, g, samples, walk_kw)
-            cost += _cost(cache[g])
-            evaluations += 1
-        return cache[g].drift
+        def once(n: int, guess: dict | None) -> dict:
+            # a pilot (a run whose CI only sets the sample count) takes the secant slope;
+            # a final run the one-sided CRN slopes at the root
+            pilot = samples is None and guess is None
+            g0 = start if guess is None else guess["g"]
+            slope = None if guess is None else guess["slope"]
+            g, secant = _root(ev, n, g0, slope, what)
+            return dict(_at_root(ev, n, g, what, None if not pilot else secant),
+                        z=z, confidence=confidence)
+
+        res, met = _staged(once, samples, target)
+    r = ev.walk(res["g"], res["n"])
+    vrf = ev.vrf(r)
+    g, se = res["g"], res["se"]
+    return MultiplierResult(
+        g=g, se=se, ci_low=g - z * se, ci_high=g + z * se, confidence=confidence,
+        samples=res["n"], evaluations=ev.evaluations, layers=ev.layers,
+        variance_reduction=vrf,
+        samples_without_cv=math.ceil(res["n"] * vrf) if math.isfinite(vrf) else res["n"],
+        seconds=time.perf_counter() - t0, target_met=met, dead=r.dead,
+        overflowed=r.overflowed, control_variates=control_variates and bool(r.controls),
+        warning="" if met else _short_warning(res, target))
+
+
+def _root(ev: _Evaluator, n: int, g0: float, slope: float | None,
+          what: str) -> tuple[float, float]:
+    """Newton steps on the CRN secant slope from ``g0``; bracketing + Brent as fallback.
+
+    The first step uses ``slope`` (a pilot's) when given, else a step of
+    NEWTON_FIRST_STEP·g0. Stops when the step is below ROOT_RTOL·g or a twentieth of
+    the current standard error of the root. Returns (root, last secant slope).
+    """
+    g_min, g_max = _config.GAIN_SEARCH_RANGE
+    g0 = min(max(g0, g_min), g_max)
+    m0, se0 = ev.m(g0, n)
+    if slope is not None and slope > 0 and math.isfinite(m0):
+        g1 = g0 - m0 / slope
+    else:
+        g1 = g0 * (1 + _config.NEWTON_FIRST_STEP)
+    g1 = min(max(g1, g0 / _config.BRACKET_FACTOR**2, g_min), g0 * _config.BRACKET_FACTOR**2,
+             g_max)
+    if g1 == g0:
+        g1 = g0 * (1 - _config.NEWTON_FIRST_STEP)
+    pts = [(g0, m0, se0), (g1, *ev.m(g1, n))]
+    for _ in range(_config.NEWTON_MAX_STEPS):
+        (ga, ma, _), (gb, mb, se_b) = pts[-2], pts[-1]
+        if gb == ga or not (math.isfinite(ma) and math.isfinite(mb)):
+            break
+        slope = (mb - ma) / (gb - ga)
+        if not slope > 0:
+            break
+        gn = gb - mb / slope
+        # at most a factor BRACKET_FACTOR² per step, inside the search range
+        lo, hi = gb / _config.BRACKET_FACTOR**2, gb * _config.BRACKET_FACTOR**2
+        gn = min(max(gn, lo, g_min), hi, g_max)
+        tol = max(_config.ROOT_RTOL * gb, 0.05 * se_b / slope if math.isfinite(se_b) else 0.0)
+        if abs(gn - gb) <= tol:
+            return gb, slope
+        pts.append((gn, *ev.m(gn, n)))
+    g = _brent(ev, n, [(p[0], p[1]) for p in pts], g0, what)
+    return g, math.nan
+
+
+def _brent(ev: _Evaluator, n: int, pts: list, g0: float, what: str) -> float:
+    """Bracket the sign change of m around the points tried, then Brent's method."""
+    from scipy import optimize
 
     g_min, g_max = _config.GAIN_SEARCH_RANGE
-    if guess is not None:
-        lo = max(guess["g"] - 4 * guess["se"], guess["g"] / _config.BRACKET_FACTOR, g_min)
-        hi = min(guess["g"] + 4 * guess["se"], guess["g"] * _config.BRACKET_FACTOR, g_max)
-    else:
-        try:
-            lo = theory.mean_field_gain(nl, walk_kw["bias_std"])
-        except RwinitError:
-            lo = 1.0
-        hi = lo * _config.BRACKET_FACTOR
-    m_lo, m_hi = m(lo), m(hi)
-    for _ in range(_config.BRACKET_MAX_STEPS):
-        if m_lo <= 0.0 <= m_hi or m_hi <= 0.0 <= m_lo:
+    pts = sorted(pts)
+    lo = hi = None
+    g0 = min(max(g0, g_min), g_max)
+    for (ga, ma), (gb, mb) in zip(pts, pts[1:], strict=False):
+        if ma <= 0.0 <= mb or mb <= 0.0 <= ma:
+            lo, hi = ga, gb
             break
-        # m grows with g (larger g, larger |δ| growth): step towards the sign change
-        if min(m_lo, m_hi) > 0.0 and lo > g_min:
-            lo, hi, m_hi = max(lo / _config.BRACKET_FACTOR, g_min), lo, m_lo
-            m_lo = m(lo)
-        elif max(m_lo, m_hi) < 0.0 and hi < g_max:
-            lo, hi, m_lo = hi, min(hi * _config.BRACKET_FACTOR, g_max), m_hi
-            m_hi = m(hi)
-        else:
-            break
-    if not (m_lo <= 0.0 <= m_hi or m_hi <= 0.0 <= m_lo):
-        sign = "negative" if max(m_lo, m_hi) < 0.0 else "positive"
-        raise RwinitError(
-            f"no unbiased gain for {nl.label} at N={walk_kw['width']}: the drift E[ln z] "
-            f"stays {sign} for g in [{g_min:g}, {g_max:g}]"
-        )
-    g = float(optimize.brentq(m, lo, hi, rtol=_config.ROOT_RTOL))
-    m(g)
-    at_root = cache[g]
-    # one-sided slopes, the smaller one kept: where m(g) has a kink at the root (stationary
-    # tanh near g = 1, where the forward variance leaves zero) a central difference would
-    # average the steep side in and understate the standard error
+    if lo is None:
+        # the old way from the first point: m may fall again at very large g (saturation),
+        # so walk geometrically from where the search started, not from where Newton went
+        lo, hi = g0, min(g0 * _config.BRACKET_FACTOR, g_max)
+        m_lo, m_hi = ev.m(lo, n)[0], ev.m(hi, n)[0]
+        for _ in range(_config.BRACKET_MAX_STEPS):
+            if m_lo <= 0.0 <= m_hi or m_hi <= 0.0 <= m_lo:
+                break
+            # m grows with g (larger g, larger |δ| growth): step towards the sign change
+            if min(m_lo, m_hi) > 0.0 and lo > g_min:
+                lo, hi, m_hi = max(lo / _config.BRACKET_FACTOR, g_min), lo, m_lo
+                m_lo = ev.m(lo, n)[0]
+            elif max(m_lo, m_hi) < 0.0 and hi < g_max:
+                lo, hi, m_lo = hi, min(hi * _config.BRACKET_FACTOR, g_max), m_hi
+                m_hi = ev.m(hi, n)[0]
+            else:
+                break
+        if not (m_lo <= 0.0 <= m_hi or m_hi <= 0.0 <= m_lo):
+            sign = "negative" if max(m_lo, m_hi) < 0.0 else "positive"
+            raise RwinitError(
+                f"no unbiased gain for {what}: the drift E[ln z] stays {sign} for g in "
+                f"[{g_min:g}, {g_max:g}]"
+            )
+    return float(optimize.brentq(lambda g: ev.m(g, n)[0], lo, hi, rtol=_config.ROOT_RTOL))
+
+
+def _at_root(ev: _Evaluator, n: int, g: float, what: str, secant: float | None) -> dict:
+    """SE of the root: SE(m)/m'(g), with the smaller one-sided CRN slope (or ``secant``).
+
+    Where m(g) has a kink at the root (stationary tanh near g = 1, where the forward
+    variance leaves zero) a central difference would average the steep side in and
+    understate the standard error.
+    """
+    m_g, m_se = ev.m(g, n)
+    if secant is not None and secant > 0:
+        return dict(g=g, se=m_se / secant, n=n, slope=secant)
     h = _config.SLOPE_RELATIVE_STEP * g
-    m_g = at_root.drift
-    slopes = [s for s in ((m_g - m(g - h)) / h, (m(g + h) - m_g) / h) if s > 0]
+    slopes = [s for s in ((m_g - ev.m(g - h, n)[0]) / h, (ev.m(g + h, n)[0] - m_g) / h)
+              if s > 0]
     if not slopes:
-        raise RwinitError(f"m(g) is not increasing at g={g:.4g} for {nl.label}; no CI")
-    slope = min(slopes)
-    se = at_root.drift_se / slope
-    return dict(g=g, se=se, ci_low=float(g - z * se), ci_high=float(g + z * se), samples=samples,
-                layers=cost, evaluations=evaluations, dead=at_root.dead)
+        raise RwinitError(f"m(g) is not increasing at g={g:.4g} for {what}; no CI")
+    return dict(g=g, se=m_se / min(slopes), n=n, slope=min(slopes))
 
 
-__all__ = ["GainResult", "METHODS", "optimal_gain"]
+__all__ = ["GainResult", "METHODS", "MultiplierResult", "optimal_gain", "solve_multiplier"]

@@ -36,6 +36,17 @@ from .validation import check_gain, check_nonnegative, check_width
 EXACT_NONLINEARITIES: tuple[str, ...] = ("linear", "relu")
 
 
+def log_chi2_mean(k: float) -> float:
+    """E ln χ²_k = ψ(k/2) + ln 2, the exact mean of a control variate's term.
+
+    For ξ ~ N(0, I_k), |ξ|² ~ χ²_k; the walk kernels' control variates A_ξ and A_η are
+    sums of such logs (docs/design.md §Control variates). Infinite for k <= 0.
+    """
+    if k <= 0:
+        return -math.inf
+    return float(special.digamma(0.5 * k)) + math.log(2.0)
+
+
 def _relu_k_distribution(N: int) -> tuple[np.ndarray, np.ndarray]:
     """Active counts k >= 1 and their probabilities under Binomial(N, ½) given k >= 1.
 

@@ -2,15 +2,21 @@
 
 Back-propagating an error δ through a deep stack of random matrices makes
 ln |δ_0| − ln |δ_D| = ½ Σ_d ln z_d, z_d = |δ_{d-1}|² / |δ_d|², a random walk
-(Sussillo & Abbott, arXiv:1412.6558, §2). :func:`simulate_walk` samples it and returns,
-per layer, the mean and variance of the increment ln z_d and of the cumulative walk,
-with standard errors.
+(Sussillo & Abbott, arXiv:1412.6558, §2). :func:`simulate_walk` samples it for a square
+network (stationary or depth-D), :func:`simulate_layers` for any stack of rectangular
+layers with per-layer gains, biases and nonlinearities; both return, per layer, the mean
+and variance of the increment ln z_d and of the cumulative walk, with standard errors, and
+the per-layer drift with and without control variates (docs/design.md §Control variates).
 
-Samples are split into chunks of :data:`rwinit._config.CHUNK_SAMPLES`; chunk ``i``
-owns the random stream ``PCG64(SeedSequence(seed).spawn(n)[i])`` and runs on any thread
-of a pool (the Numba kernel releases the GIL). Results therefore depend on the seed only,
-never on the number of threads, and a run with more samples extends a run with fewer
-(same seed) instead of replacing it.
+Random streams (docs/design.md §Kernels and random streams). The rotational sampler runs
+chunks of L samples side by side in SIMD lanes (L = :data:`rwinit._config.MAX_LANES`, or
+fewer for very wide or deep walks, set by the layer sizes alone); chunk ``i`` seeds its
+lanes' xoshiro256+ generators from ``SeedSequence(seed)``'s child ``i``. The explicit
+sampler runs chunks of :data:`rwinit._config.CHUNK_SAMPLES` samples, chunk ``i`` drawing
+from ``PCG64(child i)``. Chunks run on any thread of a pool (the kernels release the
+GIL) and their statistics are merged in chunk order, in blocks of a fixed size, so results
+depend on the seed only, never on the number of threads, and a run with more samples
+extends a run with fewer (same seed) instead of replacing it.
 """
 
 from __future__ import annotations
@@ -18,6 +24,7 @@ from __future__ import annotations
 import math
 import os
 import time
+from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
@@ -25,8 +32,8 @@ from typing import Any
 import numpy as np
 
 from . import _config
-from ._kernels import DEAD, OVERFLOW, walk_chunk
 from .errors import RwinitError
+from .kernels.lanes import DEAD, OVERFLOW
 from .nonlinearities import Nonlinearity, get_nonlinearity
 from .progress import progress_bar
 from .validation import (
@@ -39,6 +46,7 @@ from .validation import (
     check_samples,
     check_width,
 )
+from .walk_stats import LayerStats, Moments, drift_estimate
 from .weights import check_sparsity, truncated_normal_std, weight_code
 
 SAMPLERS: tuple[str, ...] = ("auto", "rotational", "explicit")
@@ -71,19 +79,28 @@ def chunk_seeds(ss: np.random.SeedSequence, n: int) -> list[np.random.SeedSequen
     ]
 
 
+
 @dataclass
 class WalkResult:
     """Per-layer statistics of the log-norm walk.
 
     Step ``j`` (0-based) is the j-th layer back-propagated through, counted from the top
     of the measured block. ``log_z_*`` describe the increment ln z_j; ``walk_*`` the
-    cumulative walk W_j = ln(|δ after j+1 layers| / |δ at the top|) = ½ Σ_{i<=j} ln z_i.
-    Dead walks (δ = 0, e.g. every ReLU unit off) and forward overflows are counted and
-    excluded from every mean: the statistics are conditional on survival. In the depth-D
-    variant a sample whose walk dies is dropped whole (``dead`` counts them); in the
-    stationary variant the layer that killed it is dropped and the walk restarts from a
-    fresh δ, which conditions each layer on k >= 1 (``dead_layers`` counts the killing
-    layers; ``dead`` is then 0).
+    cumulative walk W_j = ln(|δ after j+1 layers| / |δ at the top|) = ½ Σ_{i<=j} ln z_i,
+    i.e. for a network the walk from the top down to layer D − j (``walk_mean[j]``,
+    ``walk_var[j]``). Dead walks (δ = 0, e.g. every ReLU unit off) and forward overflows
+    are counted and excluded from every mean: the statistics are conditional on survival.
+    In the depth-D variant a sample whose walk dies is dropped whole (``dead`` counts
+    them); in the stationary variant the layer that killed it is dropped and the walk
+    restarts from a fresh δ, which conditions each layer on k >= 1 (``dead_layers``
+    counts the killing layers; ``dead`` is then 0).
+
+    The per-layer drift comes plain (:attr:`drift`, :attr:`drift_se`) and, for the
+    rotational sampler, with control variates (:attr:`drift_cv`, :attr:`drift_cv_se`,
+    :attr:`variance_reduction`; docs/design.md §Control variates). ``moments_*`` are the
+    streamed sums they are computed from. Per-sample arrays (``sample_log_ratio``,
+    ``sample_layers``) are kept up to :data:`rwinit._config.KEEP_SAMPLE_ARRAYS` samples,
+    ``None`` beyond.
     """
 
     nonlinearity: str
@@ -111,18 +128,26 @@ class WalkResult:
     walk_var: np.ndarray
     walk_mean_se: np.ndarray
     walk_var_se: np.ndarray
-    sample_log_ratio: np.ndarray = field(repr=False)
-    sample_layers: np.ndarray = field(repr=False)
+    sample_log_ratio: np.ndarray | None = field(default=None, repr=False)
+    sample_layers: np.ndarray | None = field(default=None, repr=False)
     paths: np.ndarray | None = field(default=None, repr=False)
+    widths: tuple[int, ...] | None = None
+    lanes: int = 1
+    controls: tuple[str, ...] = ()
+    moments_n: int = 0
+    moments_mean: np.ndarray | None = field(default=None, repr=False)
+    moments_comoment: np.ndarray | None = field(default=None, repr=False)
 
     @property
     def variant(self) -> str:
         """``"depth-D"`` (a whole depth-D network) or ``"stationary"`` (steady state)."""
         return "stationary" if self.depth is None else "depth-D"
 
-    def _alive(self) -> tuple[np.ndarray, np.ndarray]:
-        ok = np.isfinite(self.sample_log_ratio) & (self.sample_layers > 0)
-        return 2.0 * self.sample_log_ratio[ok], self.sample_layers[ok].astype(float)
+    def _estimate(self, cv: bool) -> tuple[float, float, np.ndarray]:
+        if self.moments_mean is None:
+            return math.nan, math.nan, np.zeros(0)
+        idx = tuple(2 + ("A_xi", "A_eta").index(c) for c in self.controls) if cv else ()
+        return drift_estimate(self.moments_n, self.moments_mean, self.moments_comoment, idx)
 
     @property
     def drift(self) -> float:
@@ -131,17 +156,33 @@ class WalkResult:
         W_i is sample i's walk over its L_i contributing layers (L_i = ``layers`` unless
         a stationary walk restarted after a dead layer).
         """
-        walk2, layers = self._alive()
-        return float(walk2.sum() / layers.sum()) if walk2.size else math.nan
+        return self._estimate(False)[0]
 
     @property
     def drift_se(self) -> float:
         """Standard error of :attr:`drift`, from independent samples (ratio estimator)."""
-        walk2, layers = self._alive()
-        if walk2.size < 2:
-            return math.nan
-        residual = walk2 - self.drift * layers
-        return float(residual.std(ddof=1) / math.sqrt(walk2.size) / layers.mean())
+        return self._estimate(False)[1]
+
+    @property
+    def drift_cv(self) -> float:
+        """The drift with control variates subtracted (= :attr:`drift` without controls)."""
+        return self._estimate(True)[0]
+
+    @property
+    def drift_cv_se(self) -> float:
+        """Standard error of :attr:`drift_cv`, from the regression residual (n − 1 − k dof)."""
+        return self._estimate(True)[1]
+
+    @property
+    def cv_coefficients(self) -> np.ndarray:
+        """The fitted β of the controls named in :attr:`controls`."""
+        return self._estimate(True)[2]
+
+    @property
+    def variance_reduction(self) -> float:
+        """(SE(drift) / SE(drift_cv))²: how many times fewer samples the controls need."""
+        se, se_cv = self.drift_se, self.drift_cv_se
+        return float(se * se / (se_cv * se_cv)) if se_cv > 0 else math.nan
 
     @property
     def dead_fraction(self) -> float:
@@ -161,6 +202,7 @@ class WalkResult:
         out: dict[str, Any] = {
             "nonlinearity": self.nonlinearity,
             "width": self.width,
+            "widths": list(self.widths) if self.widths is not None else None,
             "depth": self.depth,
             "variant": self.variant,
             "model": self.model,
@@ -179,6 +221,10 @@ class WalkResult:
             "seconds": self.seconds,
             "drift": clean(self.drift),
             "drift_se": clean(self.drift_se),
+            "controls": list(self.controls),
+            "drift_cv": clean(self.drift_cv),
+            "drift_cv_se": clean(self.drift_cv_se),
+            "variance_reduction": clean(self.variance_reduction),
         }
         if per_layer:
             for name in ("log_z_mean", "log_z_var", "log_z_mean_se", "log_z_var_se",
@@ -196,33 +242,6 @@ class WalkResult:
         ]
 
 
-def _chunk_sizes(samples: int) -> list[int]:
-    full, rest = divmod(samples, _config.CHUNK_SAMPLES)
-    return [_config.CHUNK_SAMPLES] * full + ([rest] if rest else [])
-
-
-def _combine_welford(counts: np.ndarray, means: np.ndarray, m2s: np.ndarray):
-    """Pool per-chunk (count, mean, M2) rows into mean, variance, SE(mean), SE(variance).
-
-    ``counts`` is (chunks,) or (chunks, layers). Chan et al.'s parallel update; the SE of
-    the variance by batch means over the chunks with at least two values.
-    """
-    w = np.broadcast_to(counts if counts.ndim == 2 else counts[:, None], means.shape)
-    n = w.sum(axis=0)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        mean = np.where(n > 0, (w * means).sum(axis=0) / np.maximum(n, 1), np.nan)
-        m2 = (m2s + w * (means - mean) ** 2).sum(axis=0)
-        var = np.where(n > 1, m2 / (n - 1), np.nan)
-        se_mean = np.sqrt(var / n)
-        ok = w >= 2
-        n_ok = ok.sum(axis=0)
-        chunk_var = np.where(ok, m2s / np.maximum(w - 1, 1), 0.0)
-        mean_var = chunk_var.sum(axis=0) / np.maximum(n_ok, 1)
-        spread = (np.where(ok, chunk_var - mean_var, 0.0) ** 2).sum(axis=0)
-        se_var = np.where(n_ok >= 2, np.sqrt(spread / np.maximum(n_ok - 1, 1) / n_ok), np.nan)
-    return mean, var, se_mean, se_var
-
-
 def resolve_sampler(sampler: str, weights: str) -> str:
     """``auto`` is the O(N) rotational sampler for Gaussian weights, explicit otherwise."""
     check_choice(sampler, "sampler", SAMPLERS)
@@ -234,6 +253,325 @@ def resolve_sampler(sampler: str, weights: str) -> str:
             "use sampler='explicit' or 'auto'"
         )
     return sampler
+
+
+# --- the plan: a network as configuration -------------------------------------------
+
+
+@dataclass
+class _Plan:
+    """What the kernels run: layer d = 0 … n_total-1 maps widths[d] → widths[d+1]."""
+
+    nls: tuple[Nonlinearity, ...]  # distinct nonlinearities; layer d uses nls[code[d]]
+    widths: np.ndarray
+    gains: np.ndarray
+    bias: np.ndarray
+    code: np.ndarray
+    param: np.ndarray
+    in_mean: np.ndarray
+    in_std: np.ndarray
+    n_fwd: int
+    n_layers: int
+    n_bwd: int
+    network: bool
+    renorm: bool
+    restart_dead: bool
+
+    @property
+    def n_total(self) -> int:
+        return self.n_fwd + self.n_layers + self.n_bwd
+
+    @property
+    def sigma(self) -> np.ndarray:
+        """σ_d = g_d / √(fan-in)."""
+        return self.gains / np.sqrt(self.widths[:-1].astype(float))
+
+    def lane_bytes(self) -> int:
+        """Bytes of layer state one lane keeps between its forward and backward pass."""
+        rows_out = int(self.widths[1:].sum())
+        rows_in = int(self.widths[:-1].sum())
+        kept = rows_out + (rows_out + rows_in if self.network else 0)
+        return 8 * (kept + 7 * int(self.widths.max()) + 2 * self.n_layers + 16)
+
+    def lanes(self) -> int:
+        """Samples per chunk of the batched kernel, from the layer sizes alone."""
+        return int(max(1, min(_config.MAX_LANES, _config.LANE_STATE_BUDGET // self.lane_bytes())))
+
+    def control_means(self) -> tuple[float, float]:
+        """E A_ξ and E A_η over the measured layers (docs/design.md §Control variates)."""
+        from .theory import log_chi2_mean
+
+        measured = range(self.n_fwd, self.n_fwd + self.n_layers)
+        mu_xi = sum(log_chi2_mean(int(self.widths[d + 1])) for d in measured)
+        shift = 1 if self.network else 0
+        mu_eta = sum(log_chi2_mean(int(self.widths[d]) - shift) for d in measured)
+        return mu_xi, mu_eta
+
+
+def _square_plan(nl: Nonlinearity, N: int, gain: float, bias_std: float, fwd: int,
+                 layers: int, bwd: int, model: str, stationary: bool) -> _Plan:
+    n_total = fwd + layers + bwd
+    return _Plan(
+        nls=(nl,), widths=np.full(n_total + 1, N, dtype=np.int64),
+        gains=np.full(n_total, gain), bias=np.full(n_total, bias_std),
+        code=np.zeros(n_total, dtype=np.int64), param=np.full(n_total, nl.param),
+        in_mean=np.zeros(N), in_std=np.ones(N), n_fwd=fwd, n_layers=layers, n_bwd=bwd,
+        network=model == "network", renorm=nl.homogeneous and bias_std == 0.0,
+        restart_dead=stationary,
+    )
+
+
+def walk_memory_bytes(plan_or_widths, *, network: bool = True, sampler: str = "rotational",
+                      threads: int = 1, samples: int = 1) -> int:
+    """Estimated bytes a walk holds at once, all threads together.
+
+    Rotational: each running chunk keeps f'(a_d) (and, for the network model, ξ_d and
+    x̂_{d-1}) of every layer for its lanes, plus per-lane scratch. Explicit: each running
+    chunk keeps its W_d (all D of them in the network model, one in the paper model).
+    Per-sample result arrays (up to :data:`rwinit._config.KEEP_SAMPLE_ARRAYS`) come on top.
+    """
+    if isinstance(plan_or_widths, _Plan):
+        plan = plan_or_widths
+    else:
+        w = np.asarray(plan_or_widths, dtype=np.int64)
+        n = len(w) - 1
+        plan = _Plan(nls=(), widths=w, gains=np.ones(n), bias=np.zeros(n),
+                     code=np.zeros(n, np.int64), param=np.zeros(n), in_mean=np.zeros(w[0]),
+                     in_std=np.ones(w[0]), n_fwd=0, n_layers=n, n_bwd=0, network=network,
+                     renorm=False, restart_dead=False)
+    per_sample = 8 * 4 * min(samples, _config.KEEP_SAMPLE_ARRAYS)
+    if sampler == "explicit":
+        N = int(plan.widths.max())
+        mats = plan.n_total if plan.network else 1
+        per_chunk = 8 * (mats * N * N + N * N + (3 + 3 * plan.n_total) * N)
+    else:
+        per_chunk = plan.lanes() * plan.lane_bytes()
+    return threads * per_chunk + per_sample
+
+
+def _check_memory(plan: _Plan, sampler: str, threads: int, samples: int) -> int:
+    """The threads to use: ``threads``, or fewer so that the walk fits in
+    WALK_MEMORY_LIMIT; RwinitError (before any work) if one thread does not fit."""
+    while threads > 1 and walk_memory_bytes(plan, sampler=sampler, threads=threads,
+                                            samples=samples) > _config.WALK_MEMORY_LIMIT:
+        threads -= 1
+    need = walk_memory_bytes(plan, sampler=sampler, threads=threads, samples=samples)
+    if need > _config.WALK_MEMORY_LIMIT:
+        widths = plan.widths
+        shape = (f"N={widths[0]}" if np.all(widths == widths[0])
+                 else f"widths up to {widths.max()}")
+        raise RwinitError(
+            f"this walk would hold about {need / 2**20:.0f} MiB ({shape}, {plan.n_total} "
+            f"layers, {threads} thread{'s' if threads > 1 else ''}; limit "
+            f"{_config.WALK_MEMORY_LIMIT / 2**20:.0f} MiB); use fewer layers or a smaller width"
+            + (", gaussian weights (rotational sampler) or the paper model"
+               if sampler == "explicit" and plan.network else "")
+        )
+    return threads
+
+
+# --- running chunks -----------------------------------------------------------------
+
+
+class _Collector:
+    """Merge per-chunk kernel outputs in chunk order (fixed blocks: thread-independent)."""
+
+    def __init__(self, plan: _Plan, samples: int, keep_paths: int, controls: bool) -> None:
+        self.plan = plan
+        self.lz = LayerStats(plan.n_layers)
+        self.walk = LayerStats(plan.n_layers)
+        self.moments = Moments()
+        self.keep = samples <= _config.KEEP_SAMPLE_ARRAYS
+        self.ratio = np.empty(samples if self.keep else 0)
+        self.used = np.empty(samples if self.keep else 0, dtype=np.int64)
+        self.paths = np.full((keep_paths, plan.n_layers + 1), np.nan)
+        self.controls = controls
+        self.mu = plan.control_means() if controls else (0.0, 0.0)
+        self.usable = [controls and math.isfinite(mu) for mu in self.mu]
+        self.dead = self.overflowed = self.dead_layers = self.alive = 0
+
+    def add_block(self, outs: list[dict], starts: list[int]) -> None:
+        self.lz.add(np.stack([o["lz_count"] for o in outs]),
+                    np.stack([o["lz_mean"] for o in outs]),
+                    np.stack([o["lz_m2"] for o in outs]))
+        self.walk.add(np.array([o["alive"] for o in outs], dtype=float),
+                      np.stack([o["walk_mean"] for o in outs]),
+                      np.stack([o["walk_m2"] for o in outs]))
+        walk = np.concatenate([o["walk"] for o in outs])
+        layers = np.concatenate([o["layers"] for o in outs])
+        status = np.concatenate([o["status"] for o in outs])
+        ok = status == 0
+        v = np.zeros((walk.size, 4))
+        v[ok, 0] = 2.0 * walk[ok]
+        v[ok, 1] = layers[ok]
+        if self.controls:
+            for k, name in ((0, "cxi"), (1, "ceta")):
+                col = np.concatenate([o[name] for o in outs]) - self.mu[k]
+                if self.usable[k] and np.all(np.isfinite(col)):
+                    v[:, 2 + k] = col
+                else:  # e.g. a fan-in of 1 in the network model: |(I − x̂x̂ᵀ)η| = 0
+                    self.usable[k] = False
+        self.moments.add(v)
+        self.dead += int((status == DEAD).sum())
+        self.overflowed += int((status == OVERFLOW).sum())
+        self.dead_layers += int(sum(int(o["deaths"].sum()) for o in outs))
+        self.alive += int(ok.sum())
+        if self.keep:
+            pos = starts[0]
+            self.ratio[pos:pos + walk.size] = walk
+            self.used[pos:pos + walk.size] = layers
+
+
+def _run_chunks(n_chunks: int, sizes: list[int], run, collector: _Collector, threads: int,
+                progress: bool, desc: str, total: int) -> float:
+    """Run ``run(c) -> dict`` for every chunk, merging blocks in order; return seconds."""
+    t0 = time.perf_counter()
+    starts = np.concatenate([[0], np.cumsum(sizes)]).astype(int).tolist()
+    block = _config.MERGE_BLOCK_CHUNKS
+    pool = ThreadPoolExecutor(max_workers=threads) if threads > 1 and n_chunks > 1 else None
+    try:
+        with progress_bar(total=total, desc=desc, enabled=progress) as bar:
+            for b0 in range(0, n_chunks, block):
+                ids = range(b0, min(b0 + block, n_chunks))
+                if pool is None:
+                    outs = []
+                    for c in ids:
+                        outs.append(run(c))
+                        bar.update(sizes[c])
+                else:
+                    outs = []
+                    for c, out in zip(ids, pool.map(run, ids), strict=True):
+                        outs.append(out)
+                        bar.update(sizes[c])
+                collector.add_block(outs, [starts[c] for c in ids])
+    finally:
+        if pool is not None:
+            pool.shutdown(wait=True, cancel_futures=True)
+    return time.perf_counter() - t0
+
+
+def _run_lanes(plan: _Plan, samples: int, ss: np.random.SeedSequence, threads: int,
+               keep_paths: int, progress: bool, desc: str) -> tuple[_Collector, float, int]:
+    from .kernels.factory import lanes_kernel
+    from .kernels.rng import seed_lanes
+
+    kernel = lanes_kernel(plan.nls)
+    L = plan.lanes()
+    n_chunks = -(-samples // L)
+    sizes = [min(L, samples - c * L) for c in range(n_chunks)]
+    children = chunk_seeds(ss, n_chunks)
+    controls = True
+    collector = _Collector(plan, samples, keep_paths, controls)
+    widths = np.ascontiguousarray(plan.widths, dtype=np.int64)
+    sigma = np.ascontiguousarray(plan.sigma)
+    bias = np.ascontiguousarray(plan.bias, dtype=float)
+    code = np.ascontiguousarray(plan.code, dtype=np.int64)
+    param = np.ascontiguousarray(plan.param, dtype=float)
+    in_mean = np.ascontiguousarray(plan.in_mean, dtype=float)
+    in_std = np.ascontiguousarray(plan.in_std, dtype=float)
+    layers = plan.n_layers
+
+    def run(c: int) -> dict:
+        n = sizes[c]
+        start = c * L
+        n_paths = max(0, min(keep_paths - start, n))
+        o = dict(walk=np.empty(n), layers=np.empty(n, dtype=np.int64),
+                 status=np.empty(n, dtype=np.int8), deaths=np.empty(n, dtype=np.int64),
+                 cxi=np.empty(n), ceta=np.empty(n), lz_count=np.zeros(layers),
+                 lz_mean=np.zeros(layers), lz_m2=np.zeros(layers),
+                 walk_mean=np.zeros(layers), walk_m2=np.zeros(layers))
+        paths = np.full((n_paths, layers + 1), np.nan)
+        o["alive"] = kernel(
+            seed_lanes(children[c], L), n, widths, sigma, bias, code, param, in_mean, in_std,
+            plan.n_fwd, layers, plan.n_bwd, plan.network, plan.renorm, plan.restart_dead,
+            o["walk"], o["layers"], o["status"], o["deaths"], o["cxi"], o["ceta"],
+            o["lz_count"], o["lz_mean"], o["lz_m2"], o["walk_mean"], o["walk_m2"], paths)
+        if n_paths:
+            collector.paths[start:start + n_paths] = paths
+        return o
+
+    seconds = _run_chunks(n_chunks, sizes, run, collector, threads, progress, desc, samples)
+    return collector, seconds, L
+
+
+def _run_explicit(plan: _Plan, nl: Nonlinearity, samples: int, ss: np.random.SeedSequence,
+                  threads: int, keep_paths: int, progress: bool, desc: str, code: int,
+                  sparsity: int, gain: float, bias_std: float) -> tuple[_Collector, float]:
+    from threadpoolctl import threadpool_limits
+
+    from .kernels.explicit import walk_chunk
+
+    full, rest = divmod(samples, _config.CHUNK_SAMPLES)
+    sizes = [_config.CHUNK_SAMPLES] * full + ([rest] if rest else [])
+    children = chunk_seeds(ss, len(sizes))
+    collector = _Collector(plan, samples, keep_paths, controls=False)
+    value_fn, deriv_fn, deriv_of_output = nl.kernel_functions
+    N = int(plan.widths[0])
+    layers = plan.n_layers
+
+    def run(c: int) -> dict:
+        n = sizes[c]
+        start = c * _config.CHUNK_SAMPLES
+        n_paths = max(0, min(keep_paths - start, n))
+        o = dict(walk=np.empty(n), layers=np.empty(n, dtype=np.int64),
+                 status=np.empty(n, dtype=np.int8), deaths=np.empty(n, dtype=np.int64),
+                 lz_count=np.zeros(layers), lz_mean=np.zeros(layers), lz_m2=np.zeros(layers),
+                 walk_mean=np.zeros(layers), walk_m2=np.zeros(layers))
+        paths = np.full((max(n_paths, 1), layers + 1), np.nan)
+        o["alive"] = walk_chunk(
+            np.random.Generator(np.random.PCG64(children[c])), n, N, plan.n_fwd, layers,
+            plan.n_bwd, gain, bias_std, plan.network, True, code, sparsity,
+            _config.TRUNCATED_NORMAL_CUTOFF, truncated_normal_std(), plan.renorm,
+            plan.restart_dead, value_fn, deriv_fn, deriv_of_output, nl.param, n_paths,
+            o["lz_count"], o["lz_mean"], o["lz_m2"], o["walk_mean"], o["walk_m2"],
+            o["walk"], o["layers"], o["deaths"], o["status"], paths)
+        if n_paths:
+            collector.paths[start:start + n_paths] = paths[:n_paths]
+        return o
+
+    # one BLAS thread inside the walk (orthogonal weights call LAPACK): the walk's own
+    # threads already use every core, and an oversubscribed BLAS pool is many times slower
+    with threadpool_limits(limits=1):
+        seconds = _run_chunks(len(sizes), sizes, run, collector, threads, progress, desc,
+                              samples)
+    return collector, seconds
+
+
+def _result(collector: _Collector, seconds: float, *, nonlinearity: str, width: int,
+            depth: int | None, model: str, weights: str, sampler: str, gain: float,
+            bias_std: float, ss: np.random.SeedSequence, samples: int, lanes: int,
+            widths: tuple[int, ...] | None, keep_paths: int) -> WalkResult:
+    plan = collector.plan
+    lzm, lzv, lzm_se, lzv_se = collector.lz.result()
+    wm, wv, wm_se, wv_se = collector.walk.result()
+    controls: tuple[str, ...] = ()
+    if collector.controls:
+        diag = np.diag(collector.moments.comoment)
+        names = []
+        for k, name in ((0, "A_xi"), (1, "A_eta")):
+            if collector.usable[k] and np.isfinite(diag[2 + k]) and diag[2 + k] > 0.0:
+                names.append(name)
+        controls = tuple(names)
+    return WalkResult(
+        nonlinearity=nonlinearity, width=width, depth=depth, model=model, weights=weights,
+        sampler=sampler, gain=gain, bias_std=bias_std,
+        seed=int(ss.entropy) if isinstance(ss.entropy, int) else None,
+        samples=samples, samples_used=collector.alive, dead=collector.dead,
+        dead_layers=collector.dead_layers, overflowed=collector.overflowed,
+        layers=plan.n_layers, burn_in=(plan.n_fwd, plan.n_bwd), seconds=seconds,
+        log_z_mean=lzm, log_z_var=lzv, log_z_mean_se=lzm_se, log_z_var_se=lzv_se,
+        walk_mean=wm, walk_var=wv, walk_mean_se=wm_se, walk_var_se=wv_se,
+        sample_log_ratio=collector.ratio if collector.keep else None,
+        sample_layers=collector.used if collector.keep else None,
+        paths=collector.paths if keep_paths else None,
+        widths=widths, lanes=lanes, controls=controls,
+        moments_n=collector.moments.n, moments_mean=collector.moments.mean.copy(),
+        moments_comoment=collector.moments.comoment.copy(),
+    )
+
+
+def _threads(threads: int | None) -> int:
+    return check_positive_int(threads or os.cpu_count() or 1, "threads")
 
 
 def simulate_walk(
@@ -255,7 +593,7 @@ def simulate_walk(
     keep_paths: int = 0,
     progress: bool = False,
 ) -> WalkResult:
-    """Sample the walk of ln |δ| through a deep random network.
+    """Sample the walk of ln |δ| through a deep random network of equal widths.
 
     Parameters
     ----------
@@ -271,12 +609,13 @@ def simulate_walk(
     model : {"network", "paper"}
         ``network``: true back-propagation, the same W_d forward and backward.
         ``paper``: the backward matrix is independent of the forward one, as analysed by
-        Sussillo & Abbott (DESIGN.md §1).
+        Sussillo & Abbott (docs/design.md §Propagation models).
     weights : str
         Weight distribution (:data:`rwinit.weights.WEIGHT_DISTRIBUTIONS`).
     sampler : {"auto", "rotational", "explicit"}
-        ``rotational``: the exact O(N)-per-layer sampler (Gaussian weights only);
-        ``explicit``: draws every W_d (O(N²)); ``auto`` picks the first when it is exact.
+        ``rotational``: the exact O(N)-per-layer sampler (Gaussian weights only), run by
+        the batched kernel with control variates; ``explicit``: draws every W_d (O(N²));
+        ``auto`` picks the first when it is exact.
     samples : int
         Independent networks (and errors) sampled.
     seed : int, SeedSequence, Generator or None
@@ -300,6 +639,12 @@ def simulate_walk(
     Returns
     -------
     WalkResult
+
+    Raises
+    ------
+    RwinitError
+        For bad input, or when the walk would need more memory than
+        :data:`rwinit._config.WALK_MEMORY_LIMIT` (checked before any work).
     """
     nl = get_nonlinearity(nonlinearity)
     N = check_width(width)
@@ -321,96 +666,144 @@ def simulate_walk(
         bwd = check_positive_int(bwd, "backward burn-in", minimum=0)
     else:
         layers, fwd, bwd = check_depth(depth), 0, 0
-    n_total = layers + fwd + bwd
-    explicit = sampler == "explicit"
-    keep_matrices = explicit and model == "network"
-    need = 8 * n_total * N * (3 + (N if keep_matrices else 0))
-    if need > _config.WALK_MEMORY_LIMIT:
-        raise RwinitError(
-            f"one thread would keep {need / 2**20:.0f} MiB of layer state for N={N} and "
-            f"{n_total} layers (limit {_config.WALK_MEMORY_LIMIT / 2**20:.0f} MiB); use "
-            "fewer layers"
-            + (", gaussian weights (rotational sampler) or the paper model"
-               if keep_matrices else "")
-        )
-    threads = threads or os.cpu_count() or 1
-    threads = check_positive_int(threads, "threads")
+    threads = _threads(threads)
+    plan = _square_plan(nl, N, g, b, fwd, layers, bwd, model, depth is None)
+    threads = _check_memory(plan, sampler, threads, M)
     ss = seed_sequence(seed)
-    sizes = _chunk_sizes(M)
-    children = chunk_seeds(ss, len(sizes))
-    value_fn, deriv_fn, deriv_of_output = nl.kernel_functions
-    renormalise = nl.homogeneous and b == 0.0
+    desc = f"walk {nl.label} N={N}"
+    if sampler == "explicit":
+        collector, seconds = _run_explicit(plan, nl, M, ss, threads, keep_paths, progress,
+                                           desc, code, k, g, b)
+        lanes = 1
+    else:
+        collector, seconds, lanes = _run_lanes(plan, M, ss, threads, keep_paths, progress,
+                                               desc)
+    return _result(collector, seconds, nonlinearity=nl.label, width=N,
+                   depth=None if depth is None else layers, model=model, weights=weights,
+                   sampler=sampler, gain=g, bias_std=b, ss=ss, samples=M, lanes=lanes,
+                   widths=None, keep_paths=keep_paths)
 
-    n_chunks = len(sizes)
-    lz_count = np.zeros((n_chunks, layers))
-    lz_mean = np.zeros((n_chunks, layers))
-    lz_m2 = np.zeros((n_chunks, layers))
-    w_mean = np.zeros((n_chunks, layers))
-    w_m2 = np.zeros((n_chunks, layers))
-    counts = np.zeros(n_chunks)
-    ratio = np.empty(M)
-    used_layers = np.empty(M, dtype=np.int64)
-    deaths = np.empty(M, dtype=np.int64)
-    status = np.empty(M, dtype=np.int8)
-    paths = np.full((max(keep_paths, 1), layers + 1), np.nan)
-    offsets = np.concatenate([[0], np.cumsum(sizes)])
 
-    def run(c: int) -> None:
-        start, stop = offsets[c], offsets[c + 1]
-        n_paths = max(0, min(keep_paths - start, stop - start))
-        counts[c] = walk_chunk(
-            np.random.Generator(np.random.PCG64(children[c])),
-            sizes[c], N, fwd, layers, bwd, g, b, model == "network", explicit, code, k,
-            _config.TRUNCATED_NORMAL_CUTOFF, truncated_normal_std(), renormalise,
-            depth is None, value_fn, deriv_fn, deriv_of_output, nl.param, n_paths,
-            lz_count[c], lz_mean[c], lz_m2[c], w_mean[c], w_m2[c],
-            ratio[start:stop], used_layers[start:stop], deaths[start:stop],
-            status[start:stop],
-            paths[start:start + n_paths],  # a view: the kernel writes in place
-        )
+def _per_layer(value: Any, n: int, name: str, check) -> np.ndarray:
+    arr = np.atleast_1d(np.asarray(value, dtype=object))
+    if arr.size == 1:
+        arr = np.repeat(arr, n)
+    if arr.ndim != 1 or arr.size != n:
+        raise RwinitError(f"{name} must be one number or {n} numbers (one per layer), "
+                          f"got {arr.size}")
+    return np.array([check(v, name) for v in arr], dtype=float)
 
-    t0 = time.perf_counter()
-    with progress_bar(total=M, desc=f"walk {nl.label} N={N}", enabled=progress) as bar:
-        if threads == 1 or n_chunks == 1:
-            for c in range(n_chunks):
-                run(c)
-                bar.update(sizes[c])
-        else:
-            with ThreadPoolExecutor(max_workers=min(threads, n_chunks)) as pool:
-                for c, _ in zip(range(n_chunks), pool.map(run, range(n_chunks)), strict=True):
-                    bar.update(sizes[c])
-    seconds = time.perf_counter() - t0
 
-    lzm, lzv, lzm_se, lzv_se = _combine_welford(lz_count, lz_mean, lz_m2)
-    wm, wv, wm_se, wv_se = _combine_welford(counts, w_mean, w_m2)
-    return WalkResult(
-        nonlinearity=nl.label,
-        width=N,
-        depth=None if depth is None else layers,
-        model=model,
-        weights=weights,
-        sampler=sampler,
-        gain=g,
-        bias_std=b,
-        seed=int(ss.entropy) if isinstance(ss.entropy, int) else None,
-        samples=M,
-        samples_used=int(counts.sum()),
-        dead=int((status == DEAD).sum()),
-        dead_layers=int(deaths.sum()),
-        overflowed=int((status == OVERFLOW).sum()),
-        layers=layers,
-        burn_in=(fwd, bwd),
-        seconds=seconds,
-        log_z_mean=lzm,
-        log_z_var=lzv,
-        log_z_mean_se=lzm_se,
-        log_z_var_se=lzv_se,
-        walk_mean=wm,
-        walk_var=wv,
-        walk_mean_se=wm_se,
-        walk_var_se=wv_se,
-        sample_log_ratio=ratio,
-        sample_layers=used_layers,
-        paths=paths[:keep_paths].copy() if keep_paths else None,
+def _per_input(value: Any, n0: int, name: str, positive: bool) -> np.ndarray:
+    try:
+        arr = np.atleast_1d(np.asarray(value, dtype=float))
+    except (TypeError, ValueError):
+        raise RwinitError(f"{name} must be a number or {n0} numbers, got {value!r}") from None
+    if arr.size == 1:
+        arr = np.full(n0, float(arr[0]))
+    if arr.ndim != 1 or arr.size != n0:
+        raise RwinitError(f"{name} must be one number or {n0} numbers (one per input), "
+                          f"got {arr.size}")
+    if not np.all(np.isfinite(arr)) or (positive and np.any(arr < 0)):
+        raise RwinitError(f"{name} must be finite{' and >= 0' if positive else ''}")
+    return arr
+
+
+def simulate_layers(
+    widths: Sequence[int],
+    nonlinearities: Sequence[str | Nonlinearity],
+    gains: Sequence[float],
+    *,
+    bias_std: float | Sequence[float] = 0.0,
+    input_mean: float | Sequence[float] = 0.0,
+    input_std: float | Sequence[float] = 1.0,
+    model: str = "network",
+    samples: int = 1000,
+    seed: SeedLike = 0,
+    threads: int | None = None,
+    progress: bool = False,
+    keep_paths: int = 0,
+) -> WalkResult:
+    """Sample the walk of ln |δ| through a stack of rectangular Gaussian layers.
+
+    Layer d = 1 … D maps n_{d-1} inputs to n_d outputs, a_d = g_d W_d x_{d-1} + b_d,
+    x_d = f_d(a_d), W_d of i.i.d. N(0, 1/n_{d-1}) entries (σ_d = g_d/√n_{d-1}), b_d of std
+    ``bias_std[d]``; x_0 = input_mean + input_std ⊙ ζ. The error δ_D is a random unit
+    vector at the top and is back-propagated to the input; with rotational invariance each
+    layer costs O(n_{d-1} + n_d) (docs/design.md §Rectangular layers):
+
+        forward   W_d x ~ N(0, σ_d²|x|² I_{n_d}),
+        network   W_dᵀu = x̂ (s_d·u)/|x| + (I − x̂x̂ᵀ) σ_d|u| η,  η ∈ R^{n_{d-1}},
+        paper     W_dᵀu ~ σ_d |u| η.
+
+    Parameters
+    ----------
+    widths : sequence of int
+        n_0 … n_D (D + 1 numbers, each >= 1).
+    nonlinearities : sequence of str or Nonlinearity
+        f_1 … f_D (D entries; the read-out layer is typically ``"linear"``).
+    gains : sequence of float
+        g_1 … g_D.
+    bias_std : float or sequence of float
+        One std for every layer or one per layer.
+    input_mean, input_std : float or sequence of float
+        Mean and std of the inputs, one number or n_0 numbers.
+    model : {"network", "paper"}
+    samples, seed, threads, progress, keep_paths
+        As for :func:`simulate_walk`.
+
+    Returns
+    -------
+    WalkResult
+        ``depth`` = D, ``widths`` = (n_0, …, n_D), ``width`` = n_0, ``gain`` = g_D and
+        ``nonlinearity`` the distinct names joined by ``+``. Step j is the j-th layer from
+        the top: ``walk_mean[j]``/``walk_var[j]`` describe ln(|δ_{D-j-1}|/|δ_D|), the walk
+        from layer D − j to the top. The control variates' statistics are included.
+    """
+    try:
+        w = [check_positive_int(n, "widths entry") for n in widths]
+    except TypeError:
+        raise RwinitError("widths must be a sequence of whole numbers >= 1") from None
+    D = len(w) - 1
+    if D < 1:
+        raise RwinitError("widths must have at least two entries (n_0 and n_1)")
+    if isinstance(nonlinearities, str | Nonlinearity):
+        nonlinearities = [nonlinearities] * D
+    nl_list = [get_nonlinearity(f) for f in nonlinearities]
+    if len(nl_list) != D:
+        raise RwinitError(f"nonlinearities must have {D} entries (one per layer), "
+                          f"got {len(nl_list)}")
+    g = _per_layer(gains, D, "gains", check_gain)
+    b = _per_layer(bias_std, D, "bias_std", check_nonnegative)
+    mean = _per_input(input_mean, w[0], "input_mean", positive=False)
+    std = _per_input(input_std, w[0], "input_std", positive=True)
+    model = check_model(model)
+    M = check_samples(samples)
+    keep_paths = min(check_positive_int(keep_paths, "keep_paths", minimum=0), M)
+    threads = _threads(threads)
+
+    from .kernels.factory import function_key
+
+    distinct: list[Nonlinearity] = []
+    keys: list[tuple] = []
+    code = np.empty(D, dtype=np.int64)
+    for d, nl in enumerate(nl_list):
+        key = function_key(nl)
+        if key not in keys:
+            keys.append(key)
+            distinct.append(nl)
+        code[d] = keys.index(key)
+    plan = _Plan(
+        nls=tuple(distinct), widths=np.array(w, dtype=np.int64), gains=g, bias=b, code=code,
+        param=np.array([nl.param for nl in nl_list]), in_mean=mean, in_std=std, n_fwd=0,
+        n_layers=D, n_bwd=0, network=model == "network", renorm=False, restart_dead=False,
     )
-
+    threads = _check_memory(plan, "rotational", threads, M)
+    ss = seed_sequence(seed)
+    labels = "+".join(dict.fromkeys(nl.label for nl in nl_list))
+    collector, seconds, lanes = _run_lanes(plan, M, ss, threads, keep_paths, progress,
+                                           f"walk {labels} D={D}")
+    return _result(collector, seconds, nonlinearity=labels, width=w[0], depth=D,
+                   model=model, weights="gaussian", sampler="rotational", gain=float(g[-1]),
+                   bias_std=float(b.max()), ss=ss, samples=M, lanes=lanes, widths=tuple(w),
+                   keep_paths=keep_paths)

@@ -87,3 +87,59 @@ def naive_log_z(
 def naive_log_ratio(nonlinearity: str, N: int, D: int, g: float, **kwargs) -> np.ndarray:
     """Per-sample ln(|δ_0| / |δ_D|) = ½ Σ_d ln z_d (NaN for dead walks), shape (samples,)."""
     return 0.5 * naive_log_z(nonlinearity, N, D, g, **kwargs).sum(axis=1)
+
+
+def naive_layers_log_z(
+    widths,
+    nonlinearities,
+    gains,
+    *,
+    model: str,
+    samples: int,
+    seed: int,
+    bias_std=0.0,
+    input_mean=0.0,
+    input_std=1.0,
+) -> np.ndarray:
+    """Per-sample ln z of every layer of a stack of explicit rectangular layers.
+
+    Layer d (1 … D) is W_d of shape (n_d, n_{d-1}) with i.i.d. N(0, g_d²/n_{d-1})
+    entries, a_d = W_d x_{d-1} + b_d (b_d ~ N(0, bias_std_d²)), x_d = f_d(a_d);
+    x_0 = input_mean + input_std ζ. δ_D ~ N(0, I_{n_D}); δ_{d-1} = W̃_dᵀ(f'_d(a_d) ⊙ δ_d)
+    with W̃_d = W_d (network) or a fresh matrix of the same law (paper). Column j is the
+    j-th layer from the top; a dead walk (δ = 0) gives a row of NaN.
+    """
+    D = len(widths) - 1
+    if model not in ("paper", "network"):
+        raise ValueError(model)
+    bias = np.broadcast_to(np.asarray(bias_std, dtype=float), (D,))
+    rng = np.random.default_rng(seed)
+    log_z = np.full((samples, D), np.nan)
+    for s in range(samples):
+        x = input_mean + input_std * rng.standard_normal(widths[0])
+        W, f_prime_a = [], []
+        for d in range(D):
+            f, f_prime = NONLINEARITIES[nonlinearities[d]]
+            W_d = gains[d] * rng.standard_normal((widths[d + 1], widths[d])) / np.sqrt(widths[d])
+            a = W_d @ x + bias[d] * rng.standard_normal(widths[d + 1])
+            x = f(a)
+            W.append(W_d)
+            f_prime_a.append(f_prime(a))
+        delta = rng.standard_normal(widths[D])
+        row = np.empty(D)
+        dead = False
+        for d in reversed(range(D)):
+            if model == "network":
+                W_back = W[d]
+            else:
+                W_back = gains[d] * rng.standard_normal(W[d].shape) / np.sqrt(widths[d])
+            delta_below = W_back.T @ (f_prime_a[d] * delta)
+            z = (delta_below @ delta_below) / (delta @ delta)
+            if z == 0.0:
+                dead = True
+                break
+            row[D - 1 - d] = np.log(z)
+            delta = delta_below / np.linalg.norm(delta_below)
+        if not dead:
+            log_z[s] = row
+    return log_z

@@ -457,13 +457,15 @@ def test_registered_nonhomogeneous_nonlinearity_uses_root_finding():
     kw = dict(gain=1.3, samples=40, seed=5)
     np.testing.assert_allclose(simulate_walk("test_tanh", 8, 6, **kw).sample_log_ratio,
                                simulate_walk("tanh", 8, 6, **kw).sample_log_ratio, rtol=1e-9)
-    res = optimal_gain("test_tanh", 8, 10, model="paper", samples=200, seed=6)
+    # N = 16: at N = 8, D = 10 the paper-model drift only touches 0 near g ≈ 2.9 (its
+    # maximum is -0.02 ± 0.01), so whether a root is found there depends on the noise
+    res = optimal_gain("test_tanh", 16, 10, model="paper", samples=200, seed=6)
     assert res.method == "root" and res.g > 1.0 and res.se > 0
     # the root is a root: an independent walk at g* has no drift beyond the two errors
-    check = simulate_walk("test_tanh", 8, 10, gain=res.g, model="paper", samples=2000,
+    check = simulate_walk("test_tanh", 16, 10, gain=res.g, model="paper", samples=2000,
                           seed=60)
-    at_g = simulate_walk("test_tanh", 8, 10, gain=res.g * 1.02, model="paper", samples=2000,
-                         seed=60)
+    at_g = simulate_walk("test_tanh", 16, 10, gain=res.g * 1.02, model="paper",
+                         samples=2000, seed=60)
     slope = (at_g.drift - check.drift) / (0.02 * res.g)
     assert _within(check.drift, 0.0, math.hypot(check.drift_se, slope * res.se))
 

@@ -1,8 +1,10 @@
-"""Numba kernels that sample the random walk of ln |δ| (DESIGN.md §3).
+"""The scalar walk kernel: explicit matrices (any weight distribution) or rotational.
 
-One kernel, :func:`walk_chunk`, runs a chunk of independent samples with its own
-random stream. Each sample draws an input x_0 ~ N(0, I_N), runs the forward pass
-a_d = g W_d x_{d-1} + b_d, x_d = f(a_d) through ``n_total`` layers, then
+docs/design.md §Explicit sampler. The reference the batched kernel
+(:mod:`rwinit.kernels.lanes`) is tested against; :func:`rwinit.simulate_walk` uses it for
+``sampler="explicit"``. One kernel, :func:`walk_chunk`, runs a chunk of independent
+samples with its own random stream. Each sample draws an input x_0 ~ N(0, I_N), runs
+the forward pass a_d = g W_d x_{d-1} + b_d, x_d = f(a_d) through ``n_total`` layers, then
 back-propagates a random unit error δ from the top,
 
     δ_{d-1} = g W̃_dᵀ (f'(a_d) ⊙ δ_d),
@@ -30,10 +32,8 @@ import math
 import numba as nb
 import numpy as np
 
-from .weights import draw_standard_weights
-
-#: Sample status codes written by the kernel.
-ALIVE, DEAD, OVERFLOW = 0, 1, 2
+from ..weights import draw_standard_weights
+from .lanes import ALIVE, DEAD, OVERFLOW  # noqa: F401  (the shared status codes)
 
 
 @nb.njit(cache=True, nogil=True)

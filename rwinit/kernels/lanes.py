@@ -1,0 +1,349 @@
+"""The batched rotational walk kernel: L samples side by side in SIMD lanes.
+
+docs/design.md §Rotational sampler, §Rectangular layers, §Control variates and §Kernels
+and random streams; Sussillo & Abbott, arXiv:1412.6558, eq. 5-7.
+
+Every array holds one sample per column, ``(rows, L)`` with the lane index innermost, so
+each loop over units runs L samples in one SIMD pass. A network is configuration: layer
+d = 0 … D-1 maps n_d = ``widths[d]`` inputs to n_{d+1} outputs, with
+σ_d = g_d/√n_d, bias std b_d and nonlinearity number ``code[d]`` of ``act`` (the fused
+f, f' that :mod:`rwinit.kernels.factory` builds). The square walk of
+:func:`rwinit.simulate_walk` is the case of equal widths, the stationary variant the case
+of a forward burn-in below and a backward burn-in above the measured block.
+
+Per layer, with W_d x ~ N(0, σ_d²|x|² I) (rotational invariance of Gaussian W):
+
+* forward   a_d = σ_d |x_{d-1}| ξ_d + b_d ζ_d,   x_d = f(a_d)                (ξ, ζ fresh)
+* backward  u = f'(a_d) ⊙ δ_d, and
+    paper:    δ_{d-1} = σ_d |u| η_d
+    network:  δ_{d-1} = σ_d [ (ξ_d·u) x̂_{d-1} + |u| (I − x̂x̂ᵀ) η_d ]  (same W_d both ways)
+* statistics  ln z_d = 2 ln |δ_{d-1}| (δ_d has unit norm), and the control variates
+    A_ξ += ln |ξ_d|²,  A_η += ln |(I − x̂x̂ᵀ) η_d|² (network) or ln |η_d|² (paper).
+
+Deaths, restarts and overflow follow the scalar kernel (:mod:`rwinit.kernels.explicit`):
+a layer whose δ_{d-1} is 0 or not finite kills the sample (depth-D: status DEAD, the
+sample is dropped) or, with ``restart_dead`` (stationary), is left out of the statistics
+and the walk restarts from a fresh isotropic δ; a renormalised forward pass that died
+restarts from a fresh x; a forward norm that overflowed marks the sample OVERFLOW. Every
+lane draws the same numbers whatever happened to it, so the stream, and with it every
+other sample, does not depend on the gains (common random numbers).
+"""
+
+from __future__ import annotations
+
+import math
+
+import numba as nb
+import numpy as np
+
+from .. import _config
+from .rng import fill_normals, lane_normals
+
+#: Sample status codes written by the kernels.
+ALIVE, DEAD, OVERFLOW = 0, 1, 2
+
+_JIT = dict(cache=True, nogil=True, error_model="numpy", fastmath=_config.KERNEL_FASTMATH)
+
+# The two functions that take ``act`` are inlined into the generated kernel
+# (inline="always"): a jitted function passed across a call boundary is lowered as a
+# pointer to the Python object, which Numba refuses to cache on disk.
+
+
+# --- small pieces, one equation each ---------------------------------------------------
+
+
+@nb.njit(**_JIT)
+def lane_norms(x, row0, n, out):  # pragma: no cover - compiled
+    """out[l] = |x[row0 : row0+n, l]| for every lane."""
+    L = out.size
+    for l in range(L):
+        out[l] = 0.0
+    for i in range(row0, row0 + n):
+        for l in range(L):
+            out[l] += x[i, l] * x[i, l]
+    for l in range(L):
+        out[l] = math.sqrt(out[l])
+
+
+@nb.njit(**_JIT)
+def add_log_sq_norm(z, n, acc, tmp):  # pragma: no cover - compiled
+    """acc[l] += ln |z[0:n, l]|² (a control variate's term)."""
+    lane_norms(z, 0, n, tmp)
+    for l in range(acc.size):
+        acc[l] += 2.0 * math.log(tmp[l])
+
+
+@nb.njit(**_JIT)
+def input_layer(s, bits, x, n0, mean, std):  # pragma: no cover - compiled
+    """x_0 = mean + std ⊙ ζ, ζ ~ N(0, I_{n_0}) in every lane."""
+    fill_normals(s, bits, x, n0)
+    L = x.shape[1]
+    for i in range(n0):
+        for l in range(L):
+            x[i, l] = mean[i] + std[i] * x[i, l]
+
+
+@nb.njit(inline="always", **_JIT)
+def forward_layer(act, code, param, s, bits, z, x, nx, n_in, n_out, sigma, bias,
+                  deriv, xi, xhat, off, xoff, network):  # pragma: no cover - compiled
+    """One forward layer, a = σ|x|ξ + bζ, x ← f(a); keep f'(a) (and ξ, x̂ for ``network``).
+
+    On entry ``z`` rows 0…n_out-1 hold ξ (already drawn, so the caller can use it for the
+    control variate); ``nx`` holds |x| per lane.
+    """
+    L = nx.size
+    if network:
+        for i in range(n_in):
+            for l in range(L):
+                inv = 1.0 / nx[l] if nx[l] > 0.0 else 0.0
+                xhat[xoff + i, l] = x[i, l] * inv
+        for i in range(n_out):
+            for l in range(L):
+                xi[off + i, l] = z[i, l]
+    for i in range(n_out):
+        for l in range(L):
+            z[i, l] = sigma * nx[l] * z[i, l]
+    if bias > 0.0:
+        # ζ drawn into the ξ scratch's upper half would change the stream layout per
+        # width; draw it into x, which is free now (x̂ and ξ are kept)
+        fill_normals(s, bits, x, n_out)
+        for i in range(n_out):
+            for l in range(L):
+                z[i, l] += bias * x[i, l]
+    for i in range(n_out):
+        for l in range(L):
+            y, dy = act(code, z[i, l], param)
+            x[i, l] = y
+            deriv[off + i, l] = dy
+
+
+@nb.njit(**_JIT)
+def renormalise(x, n, tmp):  # pragma: no cover - compiled
+    """x ← x/|x| per lane where 0 < |x| < ∞ (exact for homogeneous f without bias)."""
+    lane_norms(x, 0, n, tmp)
+    L = tmp.size
+    for l in range(L):
+        tmp[l] = 1.0 / tmp[l] if (tmp[l] > 0.0 and math.isfinite(tmp[l])) else 1.0
+    for i in range(n):
+        for l in range(L):
+            x[i, l] *= tmp[l]
+
+
+@nb.njit(**_JIT)
+def backward_layer(delta, eta, v, deriv, xi, xhat, off, xoff, n_in, n_out, sigma,
+                   network, u, nu, c, p):  # pragma: no cover - compiled
+    """δ_{d-1} (unnormalised, into ``v``) from δ_d, with η already drawn into ``eta``.
+
+    ``p`` returns x̂·η per lane (0 in the paper model) for the control variate.
+    """
+    L = nu.size
+    for i in range(n_out):
+        for l in range(L):
+            u[i, l] = deriv[off + i, l] * delta[i, l]
+    lane_norms(u, 0, n_out, nu)
+    if network:
+        for l in range(L):
+            c[l] = 0.0
+            p[l] = 0.0
+        for i in range(n_out):
+            for l in range(L):
+                c[l] += xi[off + i, l] * u[i, l]
+        for i in range(n_in):
+            for l in range(L):
+                p[l] += xhat[xoff + i, l] * eta[i, l]
+        for i in range(n_in):
+            for l in range(L):
+                h = xhat[xoff + i, l]
+                v[i, l] = sigma * (c[l] * h + nu[l] * (eta[i, l] - p[l] * h))
+    else:
+        for l in range(L):
+            p[l] = 0.0
+        for i in range(n_in):
+            for l in range(L):
+                v[i, l] = sigma * nu[l] * eta[i, l]
+
+
+@nb.njit(**_JIT)
+def unit_error(s, bits, delta, n, tmp):  # pragma: no cover - compiled
+    """δ ← a random unit vector in R^n, every lane."""
+    fill_normals(s, bits, delta, n)
+    lane_norms(delta, 0, n, tmp)
+    for i in range(n):
+        for l in range(tmp.size):
+            delta[i, l] /= tmp[l]
+
+
+@nb.njit(**_JIT)
+def lane_unit_error(s, l, delta, n):  # pragma: no cover - compiled
+    """δ[:, l] ← a random unit vector (a restart after a dead layer)."""
+    lane_normals(s, l, delta, n)
+    acc = 0.0
+    for i in range(n):
+        acc += delta[i, l] * delta[i, l]
+    r = math.sqrt(acc)
+    for i in range(n):
+        delta[i, l] /= r
+
+
+@nb.njit(**_JIT)
+def record_sample(lz, ok, l, n_layers, alive_so_far, lz_count, lz_mean, lz_m2,
+                  walk_mean, walk_m2, path):  # pragma: no cover - compiled
+    """Welford updates of the per-layer ln z and cumulative walk with one live sample.
+
+    Returns (W, layers used): W = ½ Σ_j ln z_j over the layers that contributed.
+    ``path`` (length n_layers+1 or 0) receives the cumulative walk.
+    """
+    cum = 0.0
+    used = 0
+    if path.size:
+        path[0] = 0.0
+    for j in range(n_layers):
+        if ok[j, l]:
+            used += 1
+            cum += 0.5 * lz[j, l]
+            lz_count[j] += 1.0
+            dl = lz[j, l] - lz_mean[j]
+            lz_mean[j] += dl / lz_count[j]
+            lz_m2[j] += dl * (lz[j, l] - lz_mean[j])
+        if path.size:
+            path[j + 1] = cum
+        dw = cum - walk_mean[j]
+        walk_mean[j] += dw / alive_so_far
+        walk_m2[j] += dw * (cum - walk_mean[j])
+    return cum, used
+
+
+# --- the core ---------------------------------------------------------------------------
+
+
+@nb.njit(inline="always", **_JIT)
+def walk_lanes(act, s, n_valid, widths, sigma, bias, code, param, in_mean, in_std,
+               n_fwd, n_layers, n_bwd, network, renorm, restart_dead,
+               out_walk, out_layers, out_status, out_deaths, out_cxi, out_ceta,
+               lz_count, lz_mean, lz_m2, walk_mean, walk_m2, paths):  # pragma: no cover
+    """Run one chunk of ``L = s.shape[1]`` samples (the first ``n_valid`` are recorded).
+
+    Layers d = 0 … n_total-1 bottom to top; the measured ones are
+    d ∈ [n_fwd, n_fwd + n_layers); step j = n_fwd + n_layers - 1 - d counts them from the
+    top. Per lane it writes the walk W (``out_walk``), the layers that contributed, the
+    status, the dead layers and the control variates A_ξ, A_η summed over the measured
+    layers; per layer it updates Welford sums over the chunk's live samples. Returns the
+    number of live samples.
+    """
+    L = s.shape[1]
+    n_total = n_fwd + n_layers + n_bwd
+    nmax = 0
+    rows_out = 0
+    rows_in = 0
+    for d in range(n_total + 1):
+        nmax = max(nmax, widths[d])
+    for d in range(n_total):
+        rows_out += widths[d + 1]
+        rows_in += widths[d]
+    x = np.empty((nmax + 2, L))
+    z = np.empty((nmax + 2, L))
+    bits = np.empty((nmax + 2, L), dtype=np.uint64)
+    u = np.empty((nmax, L))
+    v = np.empty((nmax, L))
+    delta = np.empty((nmax + 2, L))
+    deriv = np.empty((rows_out, L))
+    xi = np.empty((rows_out if network else 1, L))
+    xhat = np.empty((rows_in if network else 1, L))
+    nx = np.empty(L)
+    nu = np.empty(L)
+    c = np.empty(L)
+    p = np.empty(L)
+    tmp = np.empty(L)
+    r = np.empty(L)
+    status = np.zeros(L, dtype=np.int8)
+    deaths = np.zeros(L, dtype=np.int64)
+    cxi = np.zeros(L)
+    ceta = np.zeros(L)
+    lz = np.zeros((max(n_layers, 1), L))
+    ok = np.zeros((max(n_layers, 1), L), dtype=np.bool_)
+    off_out = np.empty(n_total + 1, dtype=np.int64)
+    off_in = np.empty(n_total + 1, dtype=np.int64)
+    off_out[0] = 0
+    off_in[0] = 0
+    for d in range(n_total):
+        off_out[d + 1] = off_out[d] + widths[d + 1]
+        off_in[d + 1] = off_in[d] + widths[d]
+
+    # ---- forward pass ----
+    input_layer(s, bits, x, widths[0], in_mean, in_std)
+    for d in range(n_total):
+        n_in, n_out = widths[d], widths[d + 1]
+        measured = n_fwd <= d < n_fwd + n_layers
+        lane_norms(x, 0, n_in, nx)
+        for l in range(L):
+            if restart_dead and renorm and nx[l] == 0.0:
+                # the forward pass died (all units off): condition on survival
+                lane_normals(s, l, x, n_in)
+                acc = 0.0
+                for i in range(n_in):
+                    acc += x[i, l] * x[i, l]
+                nx[l] = math.sqrt(acc)
+            if not math.isfinite(nx[l]):
+                status[l] = OVERFLOW
+                nx[l] = 0.0
+                for i in range(n_in):
+                    x[i, l] = 0.0
+        fill_normals(s, bits, z, n_out)  # ξ_d
+        if measured:
+            add_log_sq_norm(z, n_out, cxi, tmp)
+        forward_layer(act, code[d], param[d], s, bits, z, x, nx, n_in, n_out, sigma[d],
+                      bias[d], deriv, xi, xhat, off_out[d], off_in[d], network)
+        if renorm:
+            renormalise(x, n_out, tmp)
+
+    # ---- backward pass ----
+    unit_error(s, bits, delta, widths[n_total], tmp)
+    for d in range(n_total - 1, n_fwd - 1, -1):
+        n_in, n_out = widths[d], widths[d + 1]
+        measured = d < n_fwd + n_layers
+        fill_normals(s, bits, z, n_in)  # η_d
+        backward_layer(delta, z, v, deriv, xi, xhat, off_out[d], off_in[d], n_in, n_out,
+                       sigma[d], network, u, nu, c, p)
+        if measured:
+            lane_norms(z, 0, n_in, tmp)
+            for l in range(L):
+                # |(I − x̂x̂ᵀ)η|² = |η|² − (x̂·η)² (p = 0 in the paper model)
+                ceta[l] += math.log(tmp[l] * tmp[l] - p[l] * p[l])
+        lane_norms(v, 0, n_in, r)
+        j = n_fwd + n_layers - 1 - d
+        for l in range(L):
+            if status[l] == ALIVE and (r[l] == 0.0 or not math.isfinite(r[l])):
+                deaths[l] += 1
+                if restart_dead:
+                    lane_unit_error(s, l, delta, n_in)
+                    continue
+                status[l] = DEAD
+            if status[l] == ALIVE:
+                inv = 1.0 / r[l]
+                for i in range(n_in):
+                    delta[i, l] = v[i, l] * inv
+                if measured:
+                    lz[j, l] = 2.0 * math.log(r[l])
+                    ok[j, l] = True
+
+    # ---- statistics ----
+    n_alive = 0
+    empty = np.empty(0)
+    for l in range(n_valid):
+        out_status[l] = status[l]
+        out_deaths[l] = deaths[l]
+        out_cxi[l] = cxi[l]
+        out_ceta[l] = ceta[l]
+        path = paths[l] if l < paths.shape[0] else empty
+        if status[l] != ALIVE:
+            out_walk[l] = np.nan
+            out_layers[l] = 0
+            for k in range(path.size):
+                path[k] = np.nan
+            continue
+        n_alive += 1
+        w, used = record_sample(lz, ok, l, n_layers, n_alive, lz_count, lz_mean, lz_m2,
+                                walk_mean, walk_m2, path)
+        out_walk[l] = w
+        out_layers[l] = used
+    return n_alive

@@ -1,0 +1,94 @@
+"""Counter-free normal generators, one per SIMD lane (docs/design.md §Kernels and random streams).
+
+Each lane ``l`` of a chunk owns a xoshiro256+ generator (Blackman & Vigna, "Scrambled
+linear pseudorandom number generators", ACM TOMS 2021) whose 256-bit state is column
+``l`` of a ``(4, L)`` uint64 array. Its state is seeded from the chunk's
+``numpy.random.SeedSequence`` (:func:`seed_lanes`), so a chunk's numbers depend on the
+seed and the chunk index only. A lane's next 64 bits are
+
+    out = s0 + s3;  t = s1 << 17;  s2 ^= s0;  s3 ^= s1;  s1 ^= s2;  s0 ^= s3;
+    s2 ^= t;  s3 = rotl(s3, 45),
+
+the top 52 bits become a double u ∈ [1, 2) by writing them under the exponent of 1.0
+(no integer-to-float conversion, which does not vectorise), and pairs of uniforms become
+pairs of standard normals by Box–Muller (Box & Muller 1958):
+
+    z₁ = √(−2 ln u₁) cos 2πu₂,   z₂ = √(−2 ln u₁) sin 2πu₂,   u₁ ∈ (0, 1], u₂ ∈ [0, 1).
+
+Every loop runs over the lanes innermost, so the compiler turns it into SIMD code.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numba as nb
+import numpy as np
+
+from .. import _config
+
+_ONE_BITS = np.uint64(0x3FF0000000000000)  # the bit pattern of 1.0
+_TWO_PI = 2.0 * math.pi
+_TWO_M52 = 2.0**-52
+_U17 = np.uint64(17)
+_U45 = np.uint64(45)
+_U19 = np.uint64(19)
+_U12 = np.uint64(12)
+
+_JIT = dict(cache=True, nogil=True, error_model="numpy", fastmath=_config.KERNEL_FASTMATH)
+
+
+def seed_lanes(ss: np.random.SeedSequence, lanes: int) -> np.ndarray:
+    """The ``(4, lanes)`` xoshiro256+ states of a chunk, from its SeedSequence."""
+    state = ss.generate_state(4 * lanes, np.uint64).reshape(4, lanes)
+    return np.ascontiguousarray(state)
+
+
+@nb.njit(**_JIT)
+def _next_bits(s, l):  # pragma: no cover - compiled
+    s0, s1, s2, s3 = s[0, l], s[1, l], s[2, l], s[3, l]
+    out = s0 + s3
+    t = s1 << _U17
+    s2 ^= s0
+    s3 ^= s1
+    s1 ^= s2
+    s0 ^= s3
+    s2 ^= t
+    s3 = (s3 << _U45) | (s3 >> _U19)
+    s[0, l], s[1, l], s[2, l], s[3, l] = s0, s1, s2, s3
+    return out
+
+
+@nb.njit(**_JIT)
+def fill_normals(s, bits, z, n):  # pragma: no cover - compiled
+    """Write standard normals into rows ``0 … n-1`` of ``z`` (shape (≥ n+1, L)), every lane.
+
+    Draws ``n`` rounded up to even uniforms per lane (Box–Muller makes normals in pairs);
+    ``bits`` is uint64 scratch of the same shape as ``z``.
+    """
+    L = s.shape[1]
+    rows = n + (n & 1)
+    for i in range(rows):
+        for l in range(L):
+            bits[i, l] = (_next_bits(s, l) >> _U12) | _ONE_BITS
+    u = bits.view(np.float64)  # in [1, 2)
+    for i in range(0, rows, 2):
+        for l in range(L):
+            rad = math.sqrt(-2.0 * math.log(2.0 - u[i, l]))
+            th = _TWO_PI * (u[i + 1, l] - 1.0)
+            z[i, l] = rad * math.cos(th)
+            z[i + 1, l] = rad * math.sin(th)
+
+
+@nb.njit(**_JIT)
+def lane_normals(s, l, out, n):  # pragma: no cover - compiled
+    """Standard normals for lane ``l`` only into ``out[0:n, l]`` (rare paths: restarts)."""
+    for i in range(0, n, 2):
+        # m·2⁻⁵² equals the [1, 2) double of fill_normals minus 1, exactly
+        u1 = 1.0 - np.float64(_next_bits(s, l) >> _U12) * _TWO_M52
+        u2 = np.float64(_next_bits(s, l) >> _U12) * _TWO_M52
+        rad = math.sqrt(-2.0 * math.log(u1))
+        th = _TWO_PI * u2
+        out[i, l] = rad * math.cos(th)
+        if i + 1 < n:
+            out[i + 1, l] = rad * math.sin(th)
