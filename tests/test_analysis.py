@@ -74,6 +74,34 @@ def test_mean_field_reference(quick_out):
             assert float(r["excess"]) > 0  # E ln z < ln E z: finite-N g* is above
 
 
+def test_correlation_measured_agrees_with_map(quick_out):
+    """The figure's data: at its largest width the measured mean 1 − cos of tanh and ReLU
+    is the infinite-width map's within 5 SE at every layer; the map column is the map."""
+    import numpy as np
+
+    import rwinit
+    from rwinit import correlation
+    from rwinit.figures import Options
+    from rwinit.figures.correlation import inputs
+
+    rows = _rows(quick_out["correlation"], "correlation.csv")
+    widest = max(int(r["width"]) for r in rows)
+    x1, x2 = inputs(Options(quick=True))
+    for nl in ("tanh", "relu"):
+        pts = [r for r in rows if r["nonlinearity"] == nl and int(r["width"]) == widest]
+        assert len(pts) >= 20
+        for r in pts:
+            assert abs(float(r["measured"]) - float(r["map"])) < 5 * float(r["measured_se"])
+        g = float(pts[0]["gain"])
+        assert g == pytest.approx(rwinit.gain(nl, widest).g)
+        expected = correlation.correlation_map(nl, x1, x2, g, len(pts)).one_minus_c
+        np.testing.assert_allclose([float(r["map"]) for r in pts], expected, rtol=1e-12)
+    sweep = _rows(quick_out["correlation"], "correlation_sweep.csv")
+    relu = [r for r in sweep if r["nonlinearity"] == "relu" and float(r["bias_std"]) == 0]
+    # with zero biases the ReLU map does not depend on g (homogeneity)
+    assert max(float(r["map"]) for r in relu) == pytest.approx(min(float(r["map"]) for r in relu))
+
+
 def test_orthogonal_linear_gain_is_one(quick_out):
     rows = _rows(quick_out["weight_distributions"], "weight_distributions.csv")
     (r,) = [r for r in rows if r["nonlinearity"] == "linear" and r["weights"] == "orthogonal"]

@@ -1,7 +1,7 @@
 """The paper's figures and the studies beyond it, regenerated from the public API.
 
 Sussillo & Abbott (arXiv:1412.6558) back their claims with four figures; this package
-makes each one, and five further studies, as a PNG with the CSV data beside it.
+makes each one, and six further studies, as a PNG with the CSV data beside it.
 
 Why an installed module rather than code in ``paper_figures/``: ``rwinit figures`` has to
 work from any installation (a wheel ships neither ``paper_figures/`` nor ``analysis/``),
@@ -36,6 +36,7 @@ FIGURES: dict[str, str] = {
     "model_gap": "analysis",
     "mean_field": "analysis",
     "weight_distributions": "analysis",
+    "correlation": "analysis",
 }
 
 #: Where each group's committed files live, relative to the repository root.
