@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
+import os
+import tempfile
 import time
 from pathlib import Path
 
@@ -47,18 +50,66 @@ def selected(only: list[str] | None) -> list[str]:
     return [n for n in FIGURES if n in chosen]
 
 
+def check_output_dir(path: str | os.PathLike, what: str = "--out") -> Path:
+    """Check, before any work, that figures can be written into directory ``path``.
+
+    Refused with one line: an existing path that is not a directory, a directory that
+    cannot be created, and one where a file cannot be created or written (read-only,
+    full disk). The probe writes, syncs and removes a small temporary file, as the atomic
+    writer will (``rwinit/atomic.py``). A missing directory is created.
+    """
+    from ..errors import RwinitError
+
+    folder = Path(path)
+    if folder.exists() and not folder.is_dir():
+        raise RwinitError(f"{what} {folder} exists and is not a directory; give a directory")
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise RwinitError(f"cannot create {what} directory {folder}: "
+                          f"{exc.strerror or exc}") from None
+    try:
+        fd, probe = tempfile.mkstemp(dir=folder, prefix=".rwinit-figures.", suffix=".probe")
+    except OSError as exc:
+        raise RwinitError(f"cannot write into {what} directory {folder}: "
+                          f"{exc.strerror or exc}") from None
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(b"\0" * 65536)
+            f.flush()
+            os.fsync(f.fileno())
+    except OSError as exc:
+        raise RwinitError(f"cannot write into {what} directory {folder}: "
+                          f"{exc.strerror or exc}") from None
+    finally:
+        with contextlib.suppress(OSError):
+            os.unlink(probe)
+    return folder
+
+
 def run(args: argparse.Namespace) -> int:
+    from ..errors import RwinitError
     from ..figures import FIGURES, GROUP_DIRS, Options, get_module, make
 
+    if args.list and args.only:
+        raise RwinitError("--list and --only cannot be combined: --list lists every figure")
     if args.list:
         for name, group in FIGURES.items():
             print(f"{name:22s} {group:9s} {get_module(name).DESCRIPTION}")
         return 0
+    names = selected(args.only)
+    outs = {name: Path(args.out) if args.out else Path(GROUP_DIRS[FIGURES[name]])
+            for name in names}
+    for folder in dict.fromkeys(outs.values()):
+        check_output_dir(folder, "--out" if args.out else "output")
     options = Options(quick=args.quick, seed=args.seed, data_dir=args.data_dir)
-    for name in selected(args.only):
-        out = Path(args.out) if args.out else Path(GROUP_DIRS[FIGURES[name]])
+    start = time.perf_counter()
+    for name in names:
         t0 = time.perf_counter()
-        paths = make(name, out, options)
+        paths = make(name, outs[name], options)
         print(f"{name}: {', '.join(str(p) for p in paths)} ({time.perf_counter() - t0:.1f} s)",
               flush=True)
+    total = time.perf_counter() - start
+    print(f"{len(names)} figure{'s' if len(names) != 1 else ''} made in {total:.1f} s "
+          f"({total / 60:.1f} min)", flush=True)
     return 0

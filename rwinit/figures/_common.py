@@ -6,7 +6,7 @@ import argparse
 import csv
 import io
 import math
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -18,6 +18,7 @@ matplotlib.use("Agg")  # files only, never a window
 import matplotlib.pyplot as plt  # noqa: E402
 
 from ..atomic import atomic_write, atomic_write_text  # noqa: E402
+from ..progress import progress_bar  # noqa: E402
 
 #: Resolution of the PNGs (small files, readable in a README).
 DPI: int = 110
@@ -51,6 +52,16 @@ def build_parser(prog: str, description: str) -> argparse.ArgumentParser:
     p.add_argument("--data-dir", metavar="DIR",
                    help="MNIST IDX files for the training figures (default: digits)")
     return p
+
+
+def track(items: Iterable[Any], desc: str) -> Iterator[Any]:
+    """Yield ``items`` with a progress bar on stderr (:func:`rwinit.progress.progress_bar`:
+    it appears only when the loop lasts more than a second)."""
+    items = list(items)
+    with progress_bar(len(items), desc) as bar:
+        for item in items:
+            yield item
+            bar.update(1)
 
 
 def _cell(value: Any) -> Any:

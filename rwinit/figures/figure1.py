@@ -16,7 +16,7 @@ import numpy as np
 import rwinit
 from rwinit import theory
 
-from ._common import Options, color, figure, panel_label, save, write_csv
+from ._common import Options, color, figure, panel_label, save, track, write_csv
 
 NAME = "figure1"
 GROUP = "paper"
@@ -36,7 +36,7 @@ def _walks(options: Options) -> dict[str, rwinit.WalkResult]:
     """Depth-D walks of linear and ReLU (paper model) networks at their exact g*."""
     s = _settings(options.quick)
     out = {}
-    for name in ("linear", "relu"):
+    for name in track(("linear", "relu"), "figure1 walks"):
         out[name] = rwinit.simulate_walk(
             name, WIDTH, s["depth"], gain=theory.exact_gain(name, WIDTH), model="paper",
             samples=s["samples"], seed=options.seed, keep_paths=s["paths"],

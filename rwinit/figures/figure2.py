@@ -32,7 +32,7 @@ import numpy as np
 import rwinit
 from rwinit import theory
 
-from ._common import Options, color, figure, panel_label, save, write_csv
+from ._common import Options, color, figure, panel_label, save, track, write_csv
 
 NAME = "figure2"
 GROUP = "paper"
@@ -83,7 +83,7 @@ def gain_rows(options: Options) -> list[dict]:
     s = _settings(options.quick)
     seed = options.seed
     rows = []
-    for N in s["widths"]:
+    for N in track(s["widths"], "figure2 linear/ReLU widths"):
         r = rwinit.optimal_gain("linear", N, method="homogeneous", samples=s["samples"],
                                 seed=seed)
         rows.append(_row("linear", "simulation", N, r))
@@ -97,7 +97,7 @@ def gain_rows(options: Options) -> list[dict]:
             r = rwinit.optimal_gain("relu", N, model="network", method="homogeneous",
                                     samples=s["samples"], seed=seed)
             rows.append(_row("relu", "simulation, network model", N, r))
-    for N in s["tanh_widths"]:
+    for N in track(s["tanh_widths"], "figure2 tanh widths"):
         samples = s["tanh_samples"] if N <= 100 else max(64, s["tanh_samples"] // 2)
         try:
             r = rwinit.optimal_gain("tanh", N, model="network", samples=samples, seed=seed)
@@ -130,7 +130,7 @@ def growth_rows(options: Options) -> tuple[list[dict], dict[str, rwinit.GainResu
     s = _settings(options.quick)
     N, D = GROWTH_WIDTH, s["growth_depth"]
     rows, marks = [], {}
-    for nl in GROWTH_NONLINEARITIES:
+    for nl in track(GROWTH_NONLINEARITIES, "figure2 growth"):
         marks[nl] = rwinit.optimal_gain(nl, N, D, model="network", samples=s["growth_samples"],
                                         seed=options.seed)
         for g in s["gains"]:

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ._common import Options, color, figure, panel_label, save, write_csv
+from ._common import Options, color, figure, panel_label, save, track, write_csv
 from ._training import best_over_rates, budget_width, load_data, unbiased_gain
 
 NAME = "figure3"
@@ -36,7 +36,7 @@ def rows(options: Options) -> list[dict]:
     data = load_data(options)
     out = []
     for nl in ("tanh", "relu"):
-        for D in s["depths"]:
+        for D in track(s["depths"], f"figure3 {nl}"):
             N = budget_width(D, s["budget"], data.x.shape[1], data.n_classes)
             g_star = unbiased_gain(nl, N, D, options.seed, samples=64 if options.quick else 256)
             for f in s["factors"]:

@@ -86,7 +86,7 @@ def make(out: Path, options: Options) -> list[Path]:
         lr = training.linear_decay(LEARNING_RATE[nl], LEARNING_RATE[nl] / 100, steps)
         optimizer = training.chain(training.clip_by_global_norm(CLIP), training.momentum(lr))
         result = training.train(net, params, optimizer, data, epochs=epochs,
-                                batch_size=BATCH, rng=options.seed, progress=False)
+                                batch_size=BATCH, rng=options.seed, progress=True)
         end = gradient_norms(net, result.params, data)
         errors = [h["train_error"] for h in result.history]
         curve += [{"nonlinearity": nl, "depth": D, "width": N, "gain": g, "epoch": h["epoch"],

@@ -18,7 +18,7 @@ import numpy as np
 import rwinit
 from rwinit import theory
 
-from ._common import Options, figure, panel_label, save, write_csv
+from ._common import Options, figure, panel_label, save, track, write_csv
 
 NAME = "weight_distributions"
 GROUP = "analysis"
@@ -45,7 +45,7 @@ def rows(options: Options) -> list[dict]:
     s = _settings(options.quick)
     out = []
     for nl in s["nonlinearities"]:
-        for dist in DISTRIBUTIONS:
+        for dist in track(DISTRIBUTIONS, f"weight_distributions {nl}"):
             for N in s["widths"]:
                 k = sparsity(N) if dist == "sparse" else None
                 try:
