@@ -125,3 +125,89 @@ def test_script_runs_alone(tmp_path):
     )
     assert result.returncode == 0, result.stderr
     assert (tmp_path / "figure1.png").exists() and (tmp_path / "figure1_variance.csv").exists()
+
+
+def test_figure4_gains_are_optimal_gain(quick_out):
+    """Every network of Figure 4 starts at the depth-D g* of its own width: the
+    network-model g* of the walk through its D − 1 hidden layers, same seed and samples."""
+    import rwinit
+    from rwinit.figures import figure4
+
+    rows = read_csv(next(p for p in quick_out["figure4"] if p.name == "figure4_depth.csv"))
+    s = figure4._settings(quick=True)
+    checked = set()
+    for r in rows:
+        key = (r["nonlinearity"], int(r["width"]), int(r["depth"]))
+        if key in checked:
+            continue
+        expected = rwinit.optimal_gain(key[0], key[1], key[2] - 1, model="network",
+                                       samples=s["samples"], seed=0).g
+        assert float(r["gain"]) == expected
+        checked.add(key)
+    assert len(checked) >= 4
+    # one budget for every depth: the width is the budget's root and the weights fit it
+    for r in rows:
+        n_out = 10 if r["task"] == "classify" else 64
+        assert int(r["width"]) == figure4.budget_width(int(r["depth"]), s["budget"], 64, n_out)
+        assert abs(int(r["weights"]) - s["budget"]) < 0.25 * s["budget"]
+    seeds = {(r["task"], r["nonlinearity"], r["depth"]): set() for r in rows}
+    for r in rows:
+        seeds[(r["task"], r["nonlinearity"], r["depth"])].add(r["seed"])
+    assert all(len(v) == s["seeds"] for v in seeds.values())
+
+
+def test_recipe_rates_decay_and_clipping():
+    """Update of layer d at step k = −λ_out·r^(D−d)·γ^⌊k/steps⌋·g below the clip norm;
+    above it the gradient is first scaled to global norm c (arXiv:1412.6558, §4)."""
+    import numpy as np
+
+    from rwinit.figures._training import Recipe
+
+    lam_in, lam_out, d_max, gamma, steps, D = 0.2, 0.01, 6, 0.8, 3, 4
+    recipe = Recipe(lr_out=lam_out, lr_in=lam_in, max_depth=d_max, decay=gamma, clip=1.0,
+                    batch_size=8)
+    r = (lam_in / lam_out) ** (1 / (d_max - 1))
+    rates = lam_out * r ** (D - np.arange(1, D + 1))
+    np.testing.assert_allclose(recipe.layer_rates(D), rates, rtol=1e-13)
+    opt = recipe.optimizer(D, steps)
+    rng = np.random.default_rng(0)
+    params = [rng.standard_normal((3, 3)) for _ in range(2 * D)]
+    state = opt.init(params)
+    for k in range(8):
+        grads = [1e-3 * rng.standard_normal((3, 3)) for _ in range(2 * D)]  # below the clip
+        updates, state = opt.update(grads, state, params)
+        for i, (u, g) in enumerate(zip(updates, grads, strict=True)):
+            expected = -rates[i // 2] * gamma ** (k // steps) * g
+            np.testing.assert_allclose(u, expected, rtol=1e-12, atol=0)
+    big = [10.0 * rng.standard_normal((3, 3)) for _ in range(2 * D)]
+    updates, _ = opt.update(big, opt.init(params), params)
+    unscaled = [u / -rates[i // 2] for i, u in enumerate(updates)]
+    assert np.sqrt(sum(float((x * x).sum()) for x in unscaled)) == pytest.approx(1.0)
+
+
+def test_cli_input_checks_come_before_work(tmp_path, capsys, monkeypatch):
+    import errno
+    import tempfile
+
+    assert main(["figures", "--list", "--only", "figure1"]) == 2
+    assert "cannot be combined" in capsys.readouterr().err
+    a_file = tmp_path / "a_file"
+    a_file.write_text("x")
+    assert main(["figures", "--only", "figure1", "--out", str(a_file)]) == 2
+    err = capsys.readouterr().err
+    assert "not a directory" in err and len(err.strip().splitlines()) == 1
+
+    def full(*args, **kwargs):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(tempfile, "mkstemp", full)
+    out = tmp_path / "figs"
+    assert main(["figures", "--only", "figure1", "--out", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert "No space left" in err and len(err.strip().splitlines()) == 1
+    assert list(out.iterdir()) == []  # nothing was made
+
+
+def test_cli_prints_total_time(tmp_path, capsys):
+    assert main(["figures", "--quick", "--only", "formula_error", "--out", str(tmp_path)]) == 0
+    assert "1 figure made in" in capsys.readouterr().out

@@ -90,3 +90,75 @@ def best_over_rates(data: training.Dataset, nonlinearity: str, depth: int, width
     runs = [train_once(data, nonlinearity, depth, width, gain, lr, epochs, seed, task)
             for lr in rates]
     return min(runs, key=lambda r: (not math.isfinite(r.final_error), r.final_error))
+
+
+@dataclass(frozen=True)
+class Recipe:
+    """The paper's training recipe (Sussillo & Abbott, arXiv:1412.6558, §4).
+
+    Plain minibatch SGD; layer d of a depth-D network learns at λ_out·r^(D−d) with
+    r = (λ_in/λ_out)^(1/(D_max−1)) (:func:`rwinit.training.depth_scaled_rates`), every rate
+    multiplied by ``decay`` after each epoch (:func:`rwinit.training.exponential_decay`);
+    the gradient is clipped to global norm ``clip`` before the step. See docs/design.md,
+    § Validation by training.
+    """
+
+    lr_out: float
+    lr_in: float
+    max_depth: int
+    decay: float
+    clip: float
+    batch_size: int
+
+    def layer_rates(self, depth: int) -> np.ndarray:
+        """λ_1 … λ_D of a depth-D network at epoch 0."""
+        return training.depth_scaled_rates(self.lr_in, self.lr_out, depth, self.max_depth)
+
+    def optimizer(self, depth: int, steps_per_epoch: int) -> training.GradientTransformation:
+        """clip → SGD with rate λ_d·decay^⌊k/steps_per_epoch⌋ for (W_d, b_d) at step k."""
+        schedule = training.exponential_decay(1.0, self.decay, steps_per_epoch)
+        rates = training.per_layer(schedule, self.layer_rates(depth))
+        return training.chain(training.clip_by_global_norm(self.clip), training.sgd(rates))
+
+
+def top_cosine(net: training.Network, params: list, x: np.ndarray) -> float:
+    """Mean cosine between the last hidden layer's pre-activations of different inputs.
+
+    Near 1 when the network maps every input to almost the same direction (the collapse
+    of :mod:`rwinit.correlation`); measured on the rows of ``x``.
+    """
+    if net.depth < 2:
+        return math.nan
+    _, cache = net.forward(params, x)
+    a = cache.preacts[-1]
+    u = a / np.maximum(np.linalg.norm(a, axis=1, keepdims=True), 1e-300)
+    c = u @ u.T
+    n = len(x)
+    return float((c.sum() - np.trace(c)) / (n * (n - 1)))
+
+
+def train_recipe(data: training.Dataset, nonlinearity: str, depth: int, width: int,
+                 gain: float, recipe: Recipe, epochs: int, seed: int,
+                 task: str = "classify") -> dict:
+    """Train one network with ``recipe``; the result as a dictionary of plain values.
+
+    Besides the per-epoch training errors it records measured diagnostics: the
+    per-layer gradient norms ‖∂L/∂W_d‖ (geometric mean over the first and the last
+    epoch's steps) and the mean cosine between different inputs' top hidden
+    pre-activations at initialisation and after training (:func:`top_cosine`, on the
+    first 200 rows).
+    """
+    net = training.Network(sizes(data, depth, width, task), nonlinearity)
+    params = net.init_params(np.random.default_rng(seed), gain=gain)
+    steps = max(len(data.x) // recipe.batch_size, 1)
+    probe = data.x[:200]
+    cos0 = top_cosine(net, params, probe)
+    result = training.train(net, params, recipe.optimizer(depth, steps), data, epochs=epochs,
+                            batch_size=recipe.batch_size, rng=seed, task=task, progress=False)
+    errors = [float(h["train_error"]) for h in result.history]
+    grads = [h["grad_norms"] for h in result.history[1:]]
+    return {"errors": errors, "final_error": errors[-1], "diverged": result.diverged,
+            "epochs_done": result.epochs, "cos_init": cos0,
+            "cos_final": top_cosine(net, result.params, probe),
+            "grad_first": grads[0] if grads else [], "grad_last": grads[-1] if grads else [],
+            "seconds": result.seconds}
