@@ -9,39 +9,42 @@ it, and exports it to other frameworks.
 
 from __future__ import annotations
 
-from . import initializers, theory, training
 from .errors import RwinitError
-from .initializers import (
-    lsuv,
-    orthogonal,
-    output_bias_from_marginals,
-    random_walk,
-    sparse,
-    variance_scaling,
-)
-from .lookup import TableFallbackWarning, gain
-from .nonlinearities import (
-    Nonlinearity,
-    available_nonlinearities,
-    get_nonlinearity,
-    register_nonlinearity,
-)
-from .solver import GainResult, optimal_gain
-from .tables import GainTable
-from .walk import WalkResult, simulate_walk
-from .weights import WEIGHT_DISTRIBUTIONS, sample_weights
 
-#: Loaded on first use: ``rwinit.Network``, ``rwinit.network_gains`` (issue 9).
-_LAZY_NETWORK = {"Network": "network", "NetworkGains": "network_gain",
-                 "network_gains": "network_gain"}
+#: Public names and the module each lives in, imported on first use (PEP 562), so that
+#: ``import rwinit`` (and ``rwinit --help``) loads neither Numba nor SciPy nor Matplotlib.
+_LAZY: dict[str, str] = {
+    "initializers": "", "theory": "", "training": "",
+    "lsuv": "initializers", "orthogonal": "initializers",
+    "output_bias_from_marginals": "initializers", "random_walk": "initializers",
+    "sparse": "initializers", "variance_scaling": "initializers",
+    "TableFallbackWarning": "lookup", "gain": "lookup",
+    "Nonlinearity": "nonlinearities", "available_nonlinearities": "nonlinearities",
+    "get_nonlinearity": "nonlinearities", "register_nonlinearity": "nonlinearities",
+    "GainResult": "solver", "optimal_gain": "solver",
+    "GainTable": "tables",
+    "WalkResult": "walk", "simulate_walk": "walk", "simulate_layers": "walk",
+    "WEIGHT_DISTRIBUTIONS": "weights", "sample_weights": "weights",
+    # issue 9
+    "Network": "network", "NetworkGains": "network_gain", "network_gains": "network_gain",
+}
 
 
 def __getattr__(name: str):
-    if name in _LAZY_NETWORK:
+    if name in _LAZY:
         import importlib
 
-        return getattr(importlib.import_module(f".{_LAZY_NETWORK[name]}", __name__), name)
+        module = _LAZY[name]
+        if not module:  # a sub-module itself
+            return importlib.import_module(f".{name}", __name__)
+        value = getattr(importlib.import_module(f".{module}", __name__), name)
+        globals()[name] = value  # later look-ups skip __getattr__
+        return value
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_LAZY))
 
 
 __version__ = "0.1.0"
@@ -77,6 +80,7 @@ __all__ = [
     "random_walk",
     "register_nonlinearity",
     "sample_weights",
+    "simulate_layers",
     "simulate_walk",
     "sparse",
     "theory",

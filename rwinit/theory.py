@@ -25,7 +25,7 @@ import math
 from functools import lru_cache
 
 import numpy as np
-from scipy import optimize, special
+from scipy import special
 
 from . import _config
 from .errors import RwinitError
@@ -236,6 +236,8 @@ def _mean_field_gain(nl: Nonlinearity, bias_std: float) -> float:
     values = np.array([log_chi(v) for v in grid])
     crossings = np.nonzero(values[:-1] * values[1:] < 0)[0]
     if crossings.size:
+        from scipy import optimize  # on first use: keeps ``rwinit gain`` quick to start
+
         i = int(crossings[0])
         root = optimize.brentq(log_chi, grid[i], grid[i + 1], xtol=1e-12)
         return math.sqrt(gain_sq(sb2 + math.exp(root)))

@@ -28,8 +28,32 @@ class _Parser(argparse.ArgumentParser):
         self.exit(2, f"{self.prog}: error: {message}\n")
 
 
-def build_parser() -> argparse.ArgumentParser:
-    """The top-level parser with every sub-command registered."""
+#: One line per sub-command, so that ``rwinit --help`` and every single command import
+#: only what they need (sub-command modules import NumPy, Numba, SciPy or Matplotlib).
+#: A command missing here is simply imported to list it.
+COMMAND_SUMMARIES: dict[str, str] = {
+    "gain": "solve for the unbiased gain g*",
+    "walk": "per-layer mean and variance of the log-norm walk",
+    "net": "gains for a whole MLP (any widths and activations) and its walk report",
+    "train": "train a deep network to test a gain",
+    "figures": "make the paper's figures and the analyses (PNG + CSV)",
+    "table": "compute a table of g* over nonlinearities, widths, depths and models",
+    "export": "print code that initializes with g* in torch, jax or keras (or JSON)",
+}
+
+
+def _command_in(argv: Sequence[str]) -> str:
+    """The sub-command named in ``argv`` (its first word that is not an option), or ""."""
+    return next((a for a in argv if not a.startswith("-")), "")
+
+
+def build_parser(command: str | None = None) -> argparse.ArgumentParser:
+    """The top-level parser.
+
+    Without ``command`` every sub-command's module is imported and registered; with it,
+    only that one, the others being listed from :data:`COMMAND_SUMMARIES` (``""`` lists
+    them all without importing any, for ``rwinit --help``).
+    """
     from .. import __version__
 
     parser = _Parser(
@@ -40,13 +64,16 @@ def build_parser() -> argparse.ArgumentParser:
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     subparsers.required = True
     for name in COMMAND_MODULES:
-        importlib.import_module(f"{__name__}.{name}").register(subparsers)
+        if command is not None and name != command and name in COMMAND_SUMMARIES:
+            subparsers.add_parser(name, help=COMMAND_SUMMARIES[name])
+        else:
+            importlib.import_module(f"{__name__}.{name}").register(subparsers)
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``rwinit`` console script."""
-    parser = build_parser()
+    parser = build_parser(_command_in(sys.argv[1:] if argv is None else argv))
     args = parser.parse_args(argv)
     try:
         return int(args.handler(args) or 0)

@@ -10,7 +10,6 @@ from typing import Any
 
 from ..errors import RwinitError
 from ..validation import MODELS
-from ..weights import WEIGHT_DISTRIBUTIONS
 
 
 def _number(text: str, kind: type, name: str) -> Any:
@@ -32,6 +31,8 @@ def float_arg(name: str):
 
 def add_walk_options(parser: argparse.ArgumentParser, default_samples: int | None) -> None:
     """The options ``gain`` and ``walk`` share: what network, which model, how many samples."""
+    from ..weights import WEIGHT_DISTRIBUTIONS  # imports Numba: only for these commands
+
     parser.add_argument("--nonlinearity", "-f", required=True, metavar="NAME",
                         help="registered nonlinearity, e.g. tanh, relu, leaky_relu:0.2")
     parser.add_argument("--width", "-N", required=True, type=int_arg("width"), metavar="N")

@@ -41,5 +41,10 @@ def run(args: argparse.Namespace) -> int:
     plural = "" if result.evaluations == 1 else "s"
     print(f"     method {result.method}; {result.samples} samples, {result.evaluations} "
           f"evaluation{plural} of m(g), {result.layers} layer-samples, {result.seconds:.2f} s")
+    if result.control_variates:
+        print(f"     control variates: variance {result.variance_reduction:.1f}x smaller "
+              f"(the CI would have needed {result.samples_without_cv} samples without them)")
+    if result.warning:
+        print(f"     warning: {result.warning}")
     print(f"     weights: std = g*/sqrt(fan_in) = {result.g:.6f}/sqrt({result.width})")
     return 0

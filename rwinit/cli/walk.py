@@ -55,6 +55,10 @@ def run(args: argparse.Namespace) -> int:
     print(f"# {result.samples} samples, {result.samples_used} used, {result.dead} dead, "
           f"{result.overflowed} overflowed, {result.seconds:.2f} s")
     print(f"# per-layer drift E[ln z] = {result.drift:+.5f} ± {result.drift_se:.5f} (SE)")
+    if result.controls:
+        print(f"# with control variates ({', '.join(result.controls)}): "
+              f"{result.drift_cv:+.5f} ± {result.drift_cv_se:.5f} (SE), variance "
+              f"{result.variance_reduction:.1f}x smaller")
     print(f"{'layer':>6} {'E ln z':>10} {'±SE':>8} {'Var ln z':>10} {'±SE':>8} "
           f"{'E walk':>10} {'±SE':>8} {'Var walk':>10} {'±SE':>8}")
     every = args.every or max(1, -(-len(rows) // 40))
