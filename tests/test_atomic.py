@@ -45,3 +45,47 @@ def test_figure_and_history_writers_leave_no_temporaries(tmp_path):
     assert read_csv(tmp_path / "d.csv") == [{"a": "1", "b": ""}, {"a": "2", "b": "0.5"}]
     assert (tmp_path / "f.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["d.csv", "f.png"]
+
+
+def _dead_pid() -> int:
+    import subprocess
+    import sys
+
+    proc = subprocess.Popen([sys.executable, "-c", "pass"])
+    proc.wait()
+    return proc.pid
+
+
+def test_temporaries_carry_the_pid_and_stale_ones_of_the_same_target_are_removed(tmp_path):
+    from rwinit.atomic import clean_stale_temporaries
+
+    path = tmp_path / "t.csv"
+    dead = _dead_pid()
+    stale = tmp_path / f".t.csv.{dead}.abc123_x.tmp"
+    live = tmp_path / f".t.csv.{os.getpid()}.def456.tmp"  # a running process's: kept
+    other = tmp_path / f".u.csv.{dead}.abc123.tmp"  # another target's: kept
+    for p in (stale, live, other):
+        p.write_bytes(b"half")
+    seen = []
+
+    def write(f):
+        seen.extend(p.name for p in tmp_path.iterdir() if p.name.endswith(".tmp"))
+        f.write(b"new")
+
+    atomic_write(path, write)
+    assert f".t.csv.{os.getpid()}." in " ".join(seen)  # the temporary names its owner
+    assert not stale.exists() and live.exists() and other.exists()
+    assert path.read_bytes() == b"new"
+    assert clean_stale_temporaries(path) == []
+
+
+def test_an_interrupt_during_a_write_removes_the_temporary(tmp_path):
+    path = tmp_path / "t.json"
+
+    def interrupted(f):
+        f.write(b"{")
+        raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        atomic_write(path, interrupted)
+    assert list(tmp_path.iterdir()) == []
