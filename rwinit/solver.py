@@ -325,10 +325,13 @@ def optimal_gain(
 # --- estimating m(g) ------------------------------------------------------------------
 
 
-def _normal_quantile(confidence: float) -> float:
-    from scipy import special
+def _quantile(confidence: float, dof: int) -> float:
+    """The two-sided ``confidence`` quantile of Student's t with ``dof`` degrees of freedom
+    (the residual's: n − 1 − k with k fitted control coefficients); normal for huge dof."""
+    from scipy import special  # lighter than scipy.stats
 
-    return float(special.ndtri(0.5 + confidence / 2))  # = stats.norm.ppf, lighter import
+    p = 0.5 + confidence / 2
+    return float(special.stdtrit(dof, p)) if dof < 10**7 else float(special.ndtri(p))
 
 
 def _cost(result: WalkResult) -> int:
@@ -369,6 +372,11 @@ class _Evaluator:
             return r.drift_cv, r.drift_cv_se
         return r.drift, r.drift_se
 
+    def quantile(self, confidence: float, r: WalkResult) -> float:
+        """The CI's quantile for m estimated from ``r`` (t with the residual's dof)."""
+        k = len(r.controls) if self.cv else 0
+        return _quantile(confidence, max(r.moments_n - 1 - k, 1))
+
     def vrf(self, r: WalkResult) -> float:
         return r.variance_reduction if self.cv and r.controls else 1.0
 
@@ -401,20 +409,20 @@ def _solve_homogeneous(walk_at, *, samples, target, confidence, seed, progress, 
                        control_variates) -> MultiplierResult:
     """m(g) = 2 ln g + c: estimate c at g = 1, then g* = exp(−c/2)."""
     t0 = time.perf_counter()
-    z = _normal_quantile(confidence)
     with progress_bar(None, label, enabled=progress) as bar:
         ev = _Evaluator(walk_at, seed, control_variates, bar)
 
         def once(n: int, guess: dict | None) -> dict:
             c, c_se = ev.m(1.0, n)
             g = math.exp(-c / 2)
-            return dict(g=g, se=g * c_se / 2, c=c, c_se=c_se, z=z, n=n, confidence=confidence,
-                        r=ev.walk(1.0, n))
+            r = ev.walk(1.0, n)
+            return dict(g=g, se=g * c_se / 2, c=c, c_se=c_se, z=ev.quantile(confidence, r),
+                        n=n, confidence=confidence, r=r)
 
         res, met = _staged(once, samples, target)
     r = res["r"]
     vrf = ev.vrf(r)
-    c, c_se = res["c"], res["c_se"]
+    c, c_se, z = res["c"], res["c_se"], res["z"]
     return MultiplierResult(
         g=res["g"], se=res["se"], ci_low=math.exp(-(c + z * c_se) / 2),
         ci_high=math.exp(-(c - z * c_se) / 2), confidence=confidence, samples=res["n"],
@@ -482,7 +490,6 @@ def solve_multiplier(
     if not (math.isfinite(start) and start > 0):
         raise RwinitError(f"start must be a finite number > 0, got {start!r}")
     ss = seed_sequence(seed)
-    z = _normal_quantile(confidence)
     with progress_bar(None, label, enabled=progress) as bar:
         ev = _Evaluator(walk_at, ss, control_variates, bar)
 
@@ -494,12 +501,12 @@ def solve_multiplier(
             slope = None if guess is None else guess["slope"]
             g, secant = _root(ev, n, g0, slope, what)
             return dict(_at_root(ev, n, g, what, None if not pilot else secant),
-                        z=z, confidence=confidence)
+                        z=ev.quantile(confidence, ev.walk(g, n)), confidence=confidence)
 
         res, met = _staged(once, samples, target)
     r = ev.walk(res["g"], res["n"])
     vrf = ev.vrf(r)
-    g, se = res["g"], res["se"]
+    g, se, z = res["g"], res["se"], res["z"]
     return MultiplierResult(
         g=g, se=se, ci_low=g - z * se, ci_high=g + z * se, confidence=confidence,
         samples=res["n"], evaluations=ev.evaluations, layers=ev.layers,

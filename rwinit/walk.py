@@ -27,6 +27,7 @@ import time
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Any
 
 import numpy as np
@@ -299,13 +300,22 @@ class _Plan:
 
     def control_means(self) -> tuple[float, float]:
         """E A_ξ and E A_η over the measured layers (docs/design.md §Control variates)."""
-        from .theory import log_chi2_mean
+        return _control_means(tuple(int(n) for n in self.widths), self.n_fwd, self.n_layers,
+                              self.network)
 
-        measured = range(self.n_fwd, self.n_fwd + self.n_layers)
-        mu_xi = sum(log_chi2_mean(int(self.widths[d + 1])) for d in measured)
-        shift = 1 if self.network else 0
-        mu_eta = sum(log_chi2_mean(int(self.widths[d]) - shift) for d in measured)
-        return mu_xi, mu_eta
+
+@lru_cache(maxsize=256)
+def _control_means(widths: tuple[int, ...], n_fwd: int, n_layers: int,
+                   network: bool) -> tuple[float, float]:
+    """E A_ξ = Σ_d (ψ(n_{d+1}/2) + ln 2) and E A_η = Σ_d (ψ((n_d − s)/2) + ln 2), s = 1 in the
+    network model (η projected off x̂), 0 in the paper model, over the measured layers."""
+    from .theory import log_chi2_mean
+
+    measured = range(n_fwd, n_fwd + n_layers)
+    mu_xi = sum(log_chi2_mean(widths[d + 1]) for d in measured)
+    shift = 1 if network else 0
+    mu_eta = sum(log_chi2_mean(widths[d] - shift) for d in measured)
+    return mu_xi, mu_eta
 
 
 def _square_plan(nl: Nonlinearity, N: int, gain: float, bias_std: float, fwd: int,

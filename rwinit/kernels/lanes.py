@@ -97,6 +97,12 @@ def forward_layer(act, code, param, s, bits, z, x, nx, n_in, n_out, sigma, bias,
             for l in range(L):
                 inv = 1.0 / nx[l] if nx[l] > 0.0 else 0.0
                 xhat[xoff + i, l] = x[i, l] * inv
+        for l in range(L):
+            if not nx[l] > 0.0:
+                # x = 0 (a dead forward pass): W_d is independent of everything so far,
+                # and any unit x̂ gives the same law of δ_{d-1}; e_1 also keeps the law
+                # of the control |(I − x̂x̂ᵀ)η|² ~ χ²_{n-1} exact
+                xhat[xoff, l] = 1.0
         for i in range(n_out):
             for l in range(L):
                 xi[off + i, l] = z[i, l]
