@@ -100,7 +100,7 @@ class Recipe:
     r = (λ_in/λ_out)^(1/(D_max−1)) (:func:`rwinit.training.depth_scaled_rates`), every rate
     multiplied by ``decay`` after each epoch (:func:`rwinit.training.exponential_decay`);
     the gradient is clipped to global norm ``clip`` before the step. See docs/design.md,
-    § Validation by training.
+    § Training.
     """
 
     lr_out: float

@@ -25,6 +25,8 @@ from __future__ import annotations
 
 import concurrent.futures
 import functools
+import hashlib
+import json
 import math
 import os
 from pathlib import Path
@@ -32,6 +34,7 @@ from pathlib import Path
 import matplotlib.pyplot as plt
 import numpy as np
 
+from rwinit.atomic import atomic_write_text
 from rwinit.progress import progress_bar
 
 from ._common import Options, color, panel_label, save, track, write_csv
@@ -57,6 +60,8 @@ DECAY = 0.995
 CLIP = 1.0
 #: Seeds per configuration (offsets added to the figure's seed).
 SEEDS = 3
+#: Environment variable naming a directory that keeps finished runs (resumable full run).
+CACHE_ENV = "RWINIT_FIGURE4_CACHE"
 
 
 def _settings(quick: bool) -> dict:
@@ -65,8 +70,8 @@ def _settings(quick: bool) -> dict:
                     "autoencode": 2}, batch={"classify": 64, "autoencode": 64}, seeds=2,
                     samples=64, workers=1)
     return dict(depths=list(DEPTHS), budget=BUDGET, lr_out=[0.01, 0.03],
-                epochs={"classify": 60, "autoencode": 20},
-                batch={"classify": 16, "autoencode": 16}, seeds=SEEDS, samples=256,
+                epochs={"classify": 40, "autoencode": 15},
+                batch={"classify": 16, "autoencode": 32}, seeds=SEEDS, samples=256,
                 workers=min(2, os.cpu_count() or 1))
 
 
@@ -86,13 +91,36 @@ def _data(options: Options):
     return load_data(options)
 
 
+def _cache_path(job: dict) -> Path | None:
+    """Where a finished run is kept when ``RWINIT_FIGURE4_CACHE`` names a directory."""
+    folder = os.environ.get(CACHE_ENV)
+    if not folder:
+        return None
+    key = {k: v for k, v in job.items() if k != "options"}
+    key["data_dir"] = job["options"].data_dir
+    digest = hashlib.sha256(json.dumps(key, sort_keys=True).encode()).hexdigest()[:20]
+    return Path(folder) / f"figure4-{digest}.json"
+
+
 def _job(job: dict) -> dict:
-    """One training run (top level, so that a process pool can run it)."""
+    """One training run (top level, so that a process pool can run it).
+
+    With ``RWINIT_FIGURE4_CACHE`` set, a run already in the cache is read back instead of
+    trained again (the key is every setting of the run), so an interrupted full run
+    resumes where it stopped.
+    """
+    cache = _cache_path(job)
+    if cache is not None and cache.is_file():
+        return json.loads(cache.read_text())
     data = _data(job["options"])
     r = recipe(job["lr_out"], job["max_depth"], job["batch"])
     out = train_recipe(data, job["nonlinearity"], job["depth"], job["width"], job["gain"], r,
                        job["epochs"], job["seed"], job["task"])
-    return {**{k: v for k, v in job.items() if k != "options"}, **out}
+    result = {**{k: v for k, v in job.items() if k != "options"}, **out}
+    if cache is not None:
+        cache.parent.mkdir(parents=True, exist_ok=True)
+        atomic_write_text(cache, json.dumps(result))
+    return result
 
 
 def _run_all(jobs: list[dict], workers: int, desc: str) -> list[dict]:

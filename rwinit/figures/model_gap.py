@@ -2,10 +2,10 @@
 
 The paper's analysis back-propagates through a matrix independent of the forward one
 (``paper`` model); a real network uses the same W_d both ways (``network`` model), which
-correlates the mask f'(a_d) with W_d (docs/design.md, § Two propagation models). This
-study measures (g*_network − g*_paper)/g*_paper against N for every built-in nonlinearity
-(stationary variant, Gaussian weights; both models share the seed, and the intervals add
-the two standard errors in quadrature, which is conservative).
+correlates the mask f'(a_d) with W_d (docs/design.md, § Propagation models). This study
+measures (g*_network − g*_paper)/g*_paper against N for every built-in nonlinearity
+(stationary variant, Gaussian weights; both models share the seed, and the intervals add the
+two standard errors in quadrature, which is conservative).
 Measured: zero within the CI for the ReLU family, GELU and SiLU, under 1% for softplus;
 large for tanh, ELU and SELU (59% for SELU and 43% for ELU at N = 8, 15% for tanh at N = 16,
 still 7–10% at N = 128), and for these N·gap grows with N, so the gap shrinks more slowly
