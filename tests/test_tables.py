@@ -12,8 +12,8 @@ import pytest
 from rwinit.errors import RwinitError
 from rwinit.tables import GainTable, TableMissError
 from rwinit.tables.grid import make_grid, parse_depths, parse_widths, row_seed
-from rwinit.tables.io import write_table
-from rwinit.tables.schema import COLUMNS, SCHEMA_VERSION, rows_checksum
+from rwinit.tables.io import read_table, write_table
+from rwinit.tables.schema import COLUMNS, SCHEMA_VERSION, file_checksum, is_legacy, rows_checksum
 
 
 def _row(nl="tanh", width=16, depth=None, model="network", g=1.2, se=0.01, status="ok"):
@@ -80,6 +80,55 @@ def test_hand_edited_csv_is_rejected(tmp_path):
               "\ntanh,16,stationary,network,gaussian,0.0,1.25,0.0024,")
     with pytest.raises(RwinitError, match="checksum"):
         GainTable.load(path)
+
+
+@pytest.mark.parametrize("ext", ["csv", "json", "npz"])
+def test_the_checksum_covers_the_provenance_header(tmp_path, ext):
+    path = tmp_path / f"t.{ext}"
+    _table().save(path)
+    rows, prov = read_table(path)
+    assert prov["sha256"] == file_checksum(prov, rows)
+    prov = {**prov, "settings": {**prov["settings"], "seed": 1}}  # the seed edited
+    write_table(path, rows, prov)  # rows and row checksum intact, header changed
+    with pytest.raises(RwinitError, match="provenance header does not match") as err:
+        GainTable.load(path)
+    assert "seed" in str(err.value) and str(path) in str(err.value)
+
+
+def test_seed_edited_by_hand_in_a_csv_header_is_refused(tmp_path, capsys):
+    from rwinit.cli import main
+
+    out = tmp_path / "t.csv"
+    args = ["table", "-f", "linear", "-N", "4", "--workers", "0", "-q", "--out", str(out)]
+    assert main(args) == 0
+    _edit_csv(out, '"seed":0,', '"seed":5,')
+    capsys.readouterr()
+    assert main([*args[:-2], "--seed", "5", "--resume", "--out", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert "provenance header" in err and err.count("\n") == 1
+
+
+def test_legacy_checksum_files_load_but_are_not_resumed(tmp_path):
+    from rwinit.tables.grid import make_grid
+    from rwinit.tables.run import build_table
+
+    path = tmp_path / "old.json"
+    table = _table()
+    rows, prov = table.rows, table.provenance
+    del prov["sha256"]  # as rwinit 0.1.0 wrote it: rows checksum only
+    write_table(path, rows, prov)
+    old = GainTable.load(path)
+    assert is_legacy(read_table(path)[1]) and len(old) == len(rows)
+    with pytest.raises(RwinitError, match="does not cover its header"):
+        build_table(make_grid("tanh", "8"), path, seed=0, samples=64, workers=0, resume=True)
+
+
+def test_the_shipped_table_has_the_header_checksum():
+    from importlib.resources import files
+
+    path = files("rwinit") / "data" / "default_gains.csv"
+    rows, prov = read_table(path)
+    assert not is_legacy(prov) and prov["sha256"] == file_checksum(prov, rows)
 
 
 def test_truncated_csv_is_rejected(tmp_path):

@@ -73,20 +73,45 @@ def build_parser(command: str | None = None) -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``rwinit`` console script."""
+    if argv is None:  # the console script: SIGINT/SIGTERM end it in ~2 s, exit 130/143
+        from ..signals import install as install_signal_handlers
+        install_signal_handlers()
     parser = build_parser(_command_in(sys.argv[1:] if argv is None else argv))
     args = parser.parse_args(argv)
     try:
-        return int(args.handler(args) or 0)
+        status = int(args.handler(args) or 0)
+        try:
+            sys.stdout.flush()  # a full stdout (> /dev/full) fails here, not at exit
+        except OSError as exc:
+            raise type(exc)(exc.errno, exc.strerror, "standard output") from None
+        return status
     except RwinitError as exc:
         print(f"rwinit {args.command}: error: {exc}", file=sys.stderr)
         return 2
-    except KeyboardInterrupt:
-        print(f"rwinit {args.command}: interrupted", file=sys.stderr)
-        return 130
+    except KeyboardInterrupt as exc:
+        from ..signals import report
+        return report(args.command, exc)
     except BrokenPipeError:
         # the reader (e.g. `head`) closed the pipe: stop quietly, as Unix tools do
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 141
+    except OSError as exc:  # stdout on a full disk, an output file: one line, exit 2
+        return _os_error(args.command, exc)
+
+
+def _os_error(command: str, exc: OSError) -> int:
+    """One stderr line for an OSError; exit status 2. If stdout cannot be flushed, it is
+    what failed, and is pointed at /dev/null so that the exit does not fail again."""
+    where = f"{exc.filename}: " if exc.filename else ""
+    try:
+        if exc.filename == "standard output":
+            raise exc
+        sys.stdout.flush()
+    except OSError:
+        where = "standard output: "
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+    print(f"rwinit {command}: error: {where}{exc.strerror or exc}", file=sys.stderr)
+    return 2
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -9,7 +9,7 @@ import sys
 from ..nonlinearities import available_nonlinearities
 from ..tables.grid import make_grid
 from ..tables.io import FORMATS, check_writable
-from ..tables.run import build_table
+from ..tables.run import DASK_WORKER_WAIT, build_table
 from ..validation import MODELS
 from ._common import float_arg, int_arg
 
@@ -52,6 +52,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                        help="local worker processes (default: CPUs; 0: this process)")
     where.add_argument("--scheduler", metavar="ADDRESS",
                        help="run rows on the Dask distributed cluster at ADDRESS")
+    p.add_argument("--worker-wait", type=float_arg("worker-wait"),
+                   default=DASK_WORKER_WAIT, metavar="SECONDS",
+                   help="with --scheduler: how long to wait for the cluster to have a "
+                        f"worker (default {DASK_WORKER_WAIT:g})")
     p.add_argument("--threads", type=int_arg("threads"), metavar="T",
                    help="Numba threads per row (default: Numba's)")
     p.add_argument("--quiet", "-q", action="store_true", help="no progress bar")
@@ -59,6 +63,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    """Validate everything (arguments, --out, --scheduler) before any file is created,
+    then build the table under its lock (:func:`rwinit.tables.run.build_table`)."""
     check_writable(args.out)  # before any computing: one line, exit 2
     names = "all" if args.nonlinearities == "all" else args.nonlinearities
     nonlinearities = available_nonlinearities() if names == "all" else names
@@ -69,7 +75,7 @@ def run(args: argparse.Namespace) -> int:
         grid, args.out, seed=args.seed, samples=args.samples, ci_halfwidth=args.ci_halfwidth,
         workers=args.workers, scheduler=args.scheduler, threads=args.threads,
         resume=args.resume, overwrite=args.overwrite, progress=not args.quiet,
-        command=command,
+        command=command, worker_wait=args.worker_wait,
     )
     failed = sum(r["status"] != "ok" for r in table.rows)
     note = f" ({failed} without a gain: see their message column)" if failed else ""

@@ -2,8 +2,8 @@
 
 A gain table is a list of rows, one per grid point (nonlinearity, width, depth variant,
 propagation model, weight distribution, bias std), each holding the unbiased gain g*
-of :func:`rwinit.optimal_gain` with its standard error and cost (DESIGN.md section 4:
-"Gain tables carry their provenance"), plus one file-level provenance record:
+of :func:`rwinit.optimal_gain` with its standard error and cost (docs/design.md,
+§ Tables and provenance), plus one file-level provenance record:
 
 ``schema``, ``schema_version``
     :data:`SCHEMA_NAME` and :data:`SCHEMA_VERSION`; a loader accepts only these.
@@ -15,6 +15,15 @@ of :func:`rwinit.optimal_gain` with its standard error and cost (DESIGN.md secti
     The row count and a SHA-256 checksum of the rows in the canonical form of
     :func:`canonical_rows`, which is the same for every file format; a corrupted or
     hand-edited file fails it and is rejected, never silently used.
+``sha256``
+    A SHA-256 checksum of the whole file: the provenance record (every field but this
+    one, as sorted-key JSON) followed by the canonical rows (:func:`file_checksum`).
+    Editing the header, e.g. its seed, makes the file fail it: a table cannot pass
+    for one made with other settings, and ``--resume`` cannot mix rows of two seeds.
+    Files written before this field existed (rwinit 0.1.0, such as early copies of
+    the shipped default table) carry only ``rows_sha256``: they are read, with their
+    rows checked (:func:`is_legacy` tells them apart), but ``--resume`` refuses to
+    extend them (docs/design.md, § Tables and provenance).
 
 A row whose solve failed (for instance no root: for tanh at N = 4 the drift m(g) is
 negative for every g in the network model) is kept, with ``status = "failed"``, NaN
@@ -218,6 +227,27 @@ def rows_checksum(rows: Iterable[Mapping[str, Any]]) -> str:
     return hashlib.sha256(canonical_rows(rows)).hexdigest()
 
 
+#: Provenance fields the file checksum does not cover (itself).
+_UNCHECKED: tuple[str, ...] = ("sha256",)
+
+
+def file_checksum(provenance: Mapping[str, Any], rows: Iterable[Mapping[str, Any]]) -> str:
+    """SHA-256 (hex) of the provenance (sorted-key JSON, without ``sha256``), a newline
+    and :func:`canonical_rows`: the checksum of the whole file, header included."""
+    header = {k: v for k, v in provenance.items() if k not in _UNCHECKED}
+    text = json.dumps(header, sort_keys=True, separators=(",", ":"), allow_nan=False)
+    return hashlib.sha256(text.encode() + b"\n" + canonical_rows(rows)).hexdigest()
+
+
+def seal(provenance: Mapping[str, Any], rows: list[Mapping[str, Any]]) -> dict[str, Any]:
+    """The provenance with ``n_rows``, ``rows_sha256`` and ``sha256`` set for ``rows``."""
+    prov = {k: v for k, v in provenance.items() if k not in _UNCHECKED}
+    prov["n_rows"] = len(rows)
+    prov["rows_sha256"] = rows_checksum(rows)
+    prov["sha256"] = file_checksum(prov, rows)
+    return prov
+
+
 def validate(rows: list[Mapping[str, Any]], provenance: Mapping[str, Any],
              source: str = "table") -> list[dict[str, Any]]:
     """Coerce and check every row and the provenance; return the coerced rows.
@@ -250,7 +280,16 @@ def validate(rows: list[Mapping[str, Any]], provenance: Mapping[str, Any],
     if provenance.get("rows_sha256") != rows_checksum(clean):
         raise RwinitError(f"{source}: the rows do not match their checksum; "
                           "the file is corrupted or was edited by hand")
+    if "sha256" in provenance and provenance["sha256"] != file_checksum(provenance, clean):
+        raise RwinitError(f"{source}: the provenance header does not match the file "
+                          "checksum (sha256); the header (e.g. its seed or settings) is "
+                          "corrupted or was edited by hand")
     return clean
+
+
+def is_legacy(provenance: Mapping[str, Any]) -> bool:
+    """True for a file whose checksum covers only its rows (no ``sha256``)."""
+    return "sha256" not in provenance
 
 
 __all__ = [
@@ -263,7 +302,10 @@ __all__ = [
     "check_row",
     "coerce_row",
     "describe_key",
+    "file_checksum",
+    "is_legacy",
     "row_key",
     "rows_checksum",
+    "seal",
     "validate",
 ]

@@ -41,7 +41,7 @@ from .schema import (
     coerce_row,
     describe_key,
     row_key,
-    rows_checksum,
+    seal,
 )
 
 
@@ -126,7 +126,8 @@ class GainTable:
     rows : iterable of mapping
         Rows with the columns of :data:`rwinit.tables.schema.COLUMNS`.
     provenance : mapping, optional
-        File-level provenance; ``n_rows`` and ``rows_sha256`` are recomputed.
+        File-level provenance; ``n_rows``, ``rows_sha256`` and the file checksum
+        ``sha256`` are recomputed (:func:`rwinit.tables.schema.seal`).
 
     Examples
     --------
@@ -146,9 +147,7 @@ class GainTable:
             seen.add(row_key(row))
         self._rows = clean
         prov = dict(provenance) if provenance else new_provenance({}, None)
-        prov["n_rows"] = len(clean)
-        prov["rows_sha256"] = rows_checksum(clean)
-        self._provenance = prov
+        self._provenance = seal(prov, clean)
 
     # --- files ---------------------------------------------------------------------
 
