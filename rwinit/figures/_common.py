@@ -91,6 +91,27 @@ def read_csv(path: Path) -> list[dict[str, str]]:
         return list(csv.DictReader(fh))
 
 
+def parse_cell(text: str) -> Any:
+    """A CSV cell written by :func:`write_csv` back as int, float (NaN for an empty cell),
+    bool or str."""
+    if text == "":
+        return math.nan
+    if text in ("True", "False"):
+        return text == "True"
+    for kind in (int, float):
+        try:
+            return kind(text)
+        except ValueError:
+            pass
+    return text
+
+
+def read_rows(path: Path) -> list[dict[str, Any]]:
+    """Rows of a CSV written by :func:`write_csv`, with numbers as numbers: a figure can be
+    redrawn from its committed data (``module.plot(read_rows(csv))``) without recomputing."""
+    return [{k: parse_cell(v) for k, v in r.items()} for r in read_csv(path)]
+
+
 def save(fig: plt.Figure, path: Path) -> Path:
     """Save ``fig`` as PNG (atomically) and close it."""
     atomic_write(path, lambda f: fig.savefig(f, format="png", dpi=DPI, bbox_inches="tight"))

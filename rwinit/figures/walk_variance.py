@@ -18,6 +18,7 @@ from __future__ import annotations
 import math
 from pathlib import Path
 
+import matplotlib.pyplot as plt
 import numpy as np
 
 import rwinit
@@ -93,6 +94,14 @@ def fit(rows_: list[dict]) -> tuple[float, float]:
 def make(out: Path, options: Options) -> list[Path]:
     """Write walk_variance.png, walk_variance.csv and walk_variance_fit.csv."""
     data = rows(options)
+    fig, fits = plot(data)
+    return [write_csv(out / "walk_variance.csv", data),
+            write_csv(out / "walk_variance_fit.csv", fits),
+            save(fig, out / "walk_variance.png")]
+
+
+def plot(data: list[dict]) -> tuple[plt.Figure, list[dict]]:
+    """The figure and the fits from the rows of :func:`rows` (numbers, not strings)."""
     fits = []
     fig, (ax_a, ax_b) = figure(2)
     dense = np.unique(np.round(np.geomspace(min(r["width"] for r in data),
@@ -122,12 +131,10 @@ def make(out: Path, options: Options) -> list[Path]:
             ax_b.plot(dense, dense * exact, color=c, lw=1.2)
     ax_a.set(xscale="log", yscale="log", xlabel="1 / N",
              ylabel="Var[ln z] per layer", title="per-layer variance of ln z against 1/N")
-    ax_a.legend(fontsize=6.5)
+    ax_a.legend(fontsize=8.5)
     ax_b.set(xscale="log", xlabel="width N", ylabel="N · Var[ln z]",
              title="N·Var[ln z] → 2 (linear), 5 (ReLU); lines: theory")
-    ax_b.legend(fontsize=7)
+    ax_b.legend(fontsize=9)
     panel_label(ax_a, "A")
     panel_label(ax_b, "B")
-    return [write_csv(out / "walk_variance.csv", data),
-            write_csv(out / "walk_variance_fit.csv", fits),
-            save(fig, out / "walk_variance.png")]
+    return fig, fits
