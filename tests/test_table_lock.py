@@ -8,6 +8,7 @@ two simultaneous fresh starts proceeds, and ``--resume`` keeps every row of the 
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import os
 import subprocess
@@ -175,3 +176,52 @@ def test_a_dask_cluster_without_workers_is_one_line_after_the_wait(tmp_path, cap
     assert code == 2 and "has no workers after 1 s" in err and _one_line(err), err
     assert seconds < 15
     assert list(tmp_path.iterdir()) == []
+
+
+def test_a_scheduler_that_dies_mid_run_is_one_line_and_keeps_the_rows(tmp_path):
+    pytest.importorskip("distributed")
+    import json
+
+    import psutil
+
+    dask_dir, run_dir = tmp_path / "dask", tmp_path / "run"
+    dask_dir.mkdir()
+    run_dir.mkdir()
+    info = dask_dir / "scheduler.json"
+    common = ["--host", "127.0.0.1", "--no-dashboard"]
+    scheduler = subprocess.Popen(
+        [sys.executable, "-m", "distributed.cli.dask_scheduler", *common, "--port", "0",
+         "--scheduler-file", str(info)], cwd=dask_dir, stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL, start_new_session=True)
+    procs = [scheduler]
+    try:
+        deadline = time.monotonic() + 60
+        while not info.exists() and time.monotonic() < deadline:
+            time.sleep(0.1)
+        time.sleep(0.2)
+        address = json.loads(info.read_text())["address"]
+        assert address.startswith("tcp://127.0.0.1:")
+        procs.append(subprocess.Popen(
+            [sys.executable, "-m", "distributed.cli.dask_worker", address, *common,
+             "--nthreads", "1", "--no-nanny"], cwd=dask_dir, stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL, start_new_session=True))
+        run = _cli("-f", "tanh,softplus", "-N", "16,32,64,128,256", "--samples", "256",
+                   "-q", "--scheduler", address, "--out", "d.csv", cwd=run_dir)
+        procs.append(run)
+        out = run_dir / "d.csv"
+        while len(GainTable.load(out)) < 2 if out.exists() else True:
+            assert run.poll() is None, run.communicate()
+            assert time.monotonic() < deadline + 120
+            time.sleep(0.1)
+        scheduler.kill()
+        _, err = run.communicate(timeout=90)
+        assert run.returncode == 2 and _one_line(err), err
+        assert "lost the Dask scheduler" in err and "finished rows are kept" in err
+        assert len(GainTable.load(out)) >= 2
+    finally:
+        for p in procs:
+            with contextlib.suppress(psutil.NoSuchProcess, ProcessLookupError):
+                for child in psutil.Process(p.pid).children(recursive=True):
+                    child.kill()
+                p.kill()
+            p.wait(timeout=30)

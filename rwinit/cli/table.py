@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import logging
 import shlex
 import sys
 
@@ -71,6 +72,8 @@ def run(args: argparse.Namespace) -> int:
     grid = make_grid(nonlinearities, args.widths, args.depths, args.model, args.weights,
                      args.bias_std)
     command = _command_line(args)
+    if args.scheduler is not None:
+        _quiet_distributed()
     table = build_table(
         grid, args.out, seed=args.seed, samples=args.samples, ci_halfwidth=args.ci_halfwidth,
         workers=args.workers, scheduler=args.scheduler, threads=args.threads,
@@ -81,6 +84,18 @@ def run(args: argparse.Namespace) -> int:
     note = f" ({failed} without a gain: see their message column)" if failed else ""
     print(f"wrote {len(table)} rows to {args.out}{note}", file=sys.stderr)
     return 0
+
+
+def _quiet_distributed() -> None:
+    """Silence Dask distributed's own log lines (reconnect attempts, a lost scheduler):
+    the run reports every failure in one line of its own (:mod:`rwinit.tables.run`)."""
+    try:
+        import distributed  # noqa: F401 - importing it configures its loggers
+    except ImportError:
+        return
+    for name in list(logging.root.manager.loggerDict):
+        if name == "distributed" or name.startswith("distributed."):
+            logging.getLogger(name).setLevel(logging.CRITICAL)
 
 
 def _command_line(args: argparse.Namespace) -> str:
