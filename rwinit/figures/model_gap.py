@@ -7,9 +7,9 @@ measures (g*_network − g*_paper)/g*_paper against N for every built-in nonline
 (stationary variant, Gaussian weights; both models share the seed, and the intervals add the
 two standard errors in quadrature, which is conservative).
 Measured: zero within the CI for the ReLU family, GELU and SiLU, under 1% for softplus,
-3.4% at N = 32 falling to 0.6% at N = 128 for sigmoid; large for tanh, ELU and SELU (59% for SELU and 43% for ELU at N = 8, 15% for tanh at N = 16,
-still 7–10% at N = 128), and for these N·gap grows with N, so the gap shrinks more slowly
-than 1/N over N ≤ 128.
+3.4% at N = 32 falling to 0.6% at N = 128 for sigmoid; large for tanh, ELU and SELU (59%
+for SELU and 43% for ELU at N = 8, 15% for tanh at N = 16, still 7–10% at N = 128), and
+for these N·gap grows with N, so the gap shrinks more slowly than 1/N over N ≤ 128.
 """
 
 from __future__ import annotations
