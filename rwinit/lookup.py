@@ -3,11 +3,17 @@
 The package ships ``rwinit/data/default_gains.csv`` (made by
 ``scripts/make_default_table.py``; its command line and settings are in the file): every
 built-in nonlinearity, stationary variant, both models, Gaussian weights, no bias, widths
-2 to 4096. :func:`gain` answers from it, interpolating in ln N between widths
-(:meth:`rwinit.tables.GainTable.lookup`), and falls back to :func:`rwinit.optimal_gain`
-— with a :class:`TableFallbackWarning` and ``source="computed"`` on the result — for
-anything the table does not cover (another depth, weight distribution or bias, a width
-outside 2..4096, a registered nonlinearity of your own).
+2 to 4096; and ``rwinit/data/depth_gains.csv`` (``scripts/make_depth_table.py``): the
+depth-D variant on a widths × depths grid, network model. :func:`gain` answers from
+them, interpolating in ln N between widths (:meth:`rwinit.tables.GainTable.lookup`) and
+in ln D between depths (:class:`rwinit.tables.depth.DepthTable`), and falls back to
+:func:`rwinit.optimal_gain` — with a :class:`TableFallbackWarning` and
+``source="computed"`` on the result — for anything the tables do not cover (another
+weight distribution or bias, a width or depth outside the grid, a registered
+nonlinearity of your own).
+
+The nonlinearity is parsed once, here: the :class:`~rwinit.nonlinearities.Nonlinearity`
+object, not its name, goes on to the tables and the solver.
 """
 
 from __future__ import annotations
@@ -21,9 +27,13 @@ from typing import Any
 from .nonlinearities import get_nonlinearity
 from .solver import optimal_gain
 from .tables import GainTable, TableGain, TableMissError
+from .tables.depth import DepthTable
 
 #: File name of the shipped table inside ``rwinit/data``.
 DEFAULT_TABLE_NAME: str = "default_gains.csv"
+
+#: File name of the shipped depth-aware table inside ``rwinit/data``.
+DEPTH_TABLE_NAME: str = "depth_gains.csv"
 
 
 class TableFallbackWarning(UserWarning):
@@ -47,6 +57,23 @@ def default_table() -> GainTable:
         return GainTable.load(path)
 
 
+@functools.lru_cache(maxsize=1)
+def depth_table() -> DepthTable:
+    """The shipped depth-aware table, with the stationary table as its D → ∞ column.
+
+    Raises
+    ------
+    TableMissError
+        If the shipped file is missing (then depth-D gains are computed).
+    """
+    ref = resources.files("rwinit") / "data" / DEPTH_TABLE_NAME
+    if not ref.is_file():
+        raise TableMissError(f"the shipped depth table rwinit/data/{DEPTH_TABLE_NAME} is "
+                             "missing; regenerate it with scripts/make_depth_table.py")
+    with resources.as_file(ref) as path:
+        return DepthTable(GainTable.load(path), stationary=default_table())
+
+
 def gain(
     nonlinearity: str,
     width: int,
@@ -68,11 +95,12 @@ def gain(
     width : int
         N (the fan-in of the layers).
     depth : int or None
-        None for the stationary variant (what the shipped table holds), or D.
+        None for the stationary variant, or D for the depth-D variant (the shipped depth
+        table: network model, D up to 1000, then towards the stationary value in 1/D).
     model, weights, bias_std
         As in :func:`rwinit.optimal_gain`.
-    table : GainTable or path, optional
-        The table to read (default: the shipped one).
+    table : GainTable, DepthTable or path, optional
+        The table to read (default: the shipped ones).
     compute : bool
         If the table does not cover the request, solve for g* (default) rather than
         raise.
@@ -105,19 +133,28 @@ def gain(
     >>> r.source, round(r.g, 2)  # doctest: +SKIP
     ('interpolated', 1.05)
     """
-    get_nonlinearity(nonlinearity)  # an unknown name is an error, not a table miss
+    nl = get_nonlinearity(nonlinearity)  # parsed once; an unknown name is an error, not a miss
     try:
-        tab = table if isinstance(table, GainTable) else (
-            default_table() if table is None else GainTable.load(table))
-        return tab.lookup(nonlinearity, width, depth, model=model, weights=weights,
-                          bias_std=bias_std)
+        if table is None:
+            tab = default_table() if depth is None else depth_table()
+        elif isinstance(table, GainTable | DepthTable):
+            tab = table
+        else:
+            tab = GainTable.load(table)
+        kw = dict(model=model, weights=weights, bias_std=bias_std)
+        if depth is not None and isinstance(tab, GainTable):
+            try:  # a row at this very depth first, then interpolation across depths
+                return tab.lookup(nl, width, depth, **kw)
+            except TableMissError:
+                tab = DepthTable(tab)
+        return tab.lookup(nl, width, depth, **kw)
     except TableMissError as exc:
         if not compute:
             raise
         reason = str(exc)
     warnings.warn(f"computing g* (may take a while): {reason}", TableFallbackWarning,
                   stacklevel=2)
-    r = optimal_gain(nonlinearity, width, depth, model=model, weights=weights,
+    r = optimal_gain(nl, width, depth, model=model, weights=weights,
                      bias_std=bias_std, **solver_options)
     return TableGain(nonlinearity=r.nonlinearity, width=r.width, depth=r.depth, model=r.model,
                      weights=r.weights, bias_std=r.bias_std, g=r.g, se=r.se, ci_low=r.ci_low,
@@ -134,5 +171,5 @@ def resolve_gain(nonlinearity: str, width: int, gain_value: float | None = None,
     return gain(nonlinearity, width, **lookup).g
 
 
-__all__ = ["DEFAULT_TABLE_NAME", "TableFallbackWarning", "default_table",
-           "gain", "resolve_gain"]
+__all__ = ["DEFAULT_TABLE_NAME", "DEPTH_TABLE_NAME", "TableFallbackWarning", "default_table",
+           "depth_table", "gain", "resolve_gain"]

@@ -102,3 +102,58 @@ def test_per_layer_ci_target_sets_the_sample_count():
     widths = [0.5 * (h - lo) for lo, h in zip(tight.layer_ci_low, tight.layer_ci_high,
                                               strict=True)]
     assert max(widths) <= 0.03 * 1.3  # the pilot's extrapolation, within its slack
+
+
+# --- the global multiplier and the report (rwinit.walk.simulate_layers) ----------------
+
+
+@pytest.mark.parametrize("nl", ["relu", "tanh"])
+def test_multiplier_on_a_square_net_equals_the_depth_d_gain(nl):
+    from rwinit import optimal_gain
+
+    N, D = 24, 6
+    r = network_gains(Network([N] * (D + 1), nl), samples=3000, report=False, cache=False)
+    direct = optimal_gain(nl, N, depth=D, samples=3000, seed=7)
+    assert r.layer_methods == ("multiplier",) * D and r.layer_gains == (r.multiplier,) * D
+    assert abs(r.multiplier - direct.g) < 4 * math.hypot(r.multiplier_se, direct.se)
+
+
+def test_a_linear_read_out_gets_its_exact_gain_and_the_walk_is_driftless():
+    net = Network.from_spec("10-tanh-40x4-linear-3")
+    r = network_gains(net, samples=2000, report=True, report_samples=4000, cache=False)
+    assert r.layer_methods[-1] == "exact" and r.layer_se[-1] == 0.0
+    assert r.layer_gains[-1] == pytest.approx(linear_gain(40), rel=1e-12)
+    assert len(set(r.layer_gains[:-1])) == 1 and r.multiplier_ci[0] < r.multiplier
+    walk = r.report["rwinit"]
+    # E ln(|δ_0|/|δ_D|) = 0 at the multiplier (independent report samples: SE of both)
+    slope = 2 * (net.depth - 1) / r.multiplier / 2  # d E walk / d g, ½ Σ 2/g per layer
+    assert abs(walk.mean[0]) < 4 * math.hypot(walk.mean_se[0], slope * r.multiplier_se)
+
+
+def test_report_compares_the_classic_schemes():
+    from rwinit.network_gain.report import SCHEMES, NetworkReport, scheme_gains
+
+    net = Network([100, 300, 50, 10], ["relu", "relu", "linear"])
+    assert scheme_gains(net, "pytorch") == (1 / math.sqrt(3),) * 3
+    assert scheme_gains(net, "he") == (math.sqrt(2),) * 3
+    assert scheme_gains(net, "glorot") == pytest.approx(
+        (math.sqrt(200 / 400), math.sqrt(600 / 350), math.sqrt(100 / 60)))
+    r = network_gains(net, samples=500, report_samples=500, cache=False)
+    rep = r.report
+    assert tuple(w.scheme for w in rep.walks) == SCHEMES
+    for w in rep.walks:
+        assert len(w.mean) == net.depth + 1 and w.mean[-1] == 0.0 and w.sd[-1] == 0.0
+    # PyTorch's default (g = 1/√3) shrinks the error towards the input, He's keeps it
+    assert rep["pytorch"].mean[0] < -1.0 < rep["he"].mean[0]
+    assert NetworkReport.from_dict(rep.to_dict()) == rep
+    text = rep.text()
+    assert "pytorch" in text and len(text.splitlines()) == net.depth + 4
+
+
+def test_report_plot_is_written_atomically(tmp_path):
+    pytest.importorskip("matplotlib")
+    r = network_gains("8-tanh-16x2-linear-4", samples=200, report_samples=200, cache=False)
+    path = tmp_path / "walk.png"
+    r.report.plot(path)
+    assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert [p.name for p in tmp_path.iterdir()] == ["walk.png"]
