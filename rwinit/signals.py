@@ -72,6 +72,7 @@ def report(command: str, exc: BaseException) -> int:
     Notes added to the exception (:meth:`BaseException.add_note`, e.g. how many table
     rows were kept) are appended to the line.
     """
+    _state["reported"] = True  # the watchdog, if it must still stop us, stays silent
     signum = getattr(exc, "signum", None) or _state["signum"] or signal.SIGINT
     notes = "; ".join(getattr(exc, "__notes__", ()))
     name = signal.Signals(int(signum)).name  # type: ignore[call-overload]
@@ -123,9 +124,11 @@ def _watchdog(read_fd: int, grace: float) -> None:
             continue
         # the grace period is over, or a second signal came: stop now
         kill_children()
-        with contextlib.suppress(Exception):
-            sys.stderr.write(f"rwinit: {signal.Signals(signum).name}: stopped\n")
-            sys.stderr.flush()
+        if not _state.get("reported"):
+            with contextlib.suppress(Exception):
+                sys.stderr.write(f"rwinit: interrupted ({signal.Signals(signum).name}); "
+                                 "stopped, work in progress discarded\n")
+                sys.stderr.flush()
         os._exit(128 + int(signum))
 
 

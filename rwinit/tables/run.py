@@ -31,6 +31,7 @@ Robustness (docs/design.md, § Input validation and resources):
 
 from __future__ import annotations
 
+import contextlib
 import gc
 import math
 import multiprocessing
@@ -454,6 +455,9 @@ def _build_locked(grid: Sequence[RowKey], path: Path, out: str | os.PathLike, *,
                     bar.update(1)
         finished = True
     except KeyboardInterrupt as exc:
+        if saved["rows"] < len(done):  # interrupted while saving the last finished row
+            with contextlib.suppress(Exception):
+                save()
         exc.add_note(f"{saved['rows']} finished rows kept in {name} (continue with --resume)")
         raise
     finally:
