@@ -70,7 +70,7 @@ def _settings(quick: bool) -> dict:
                     "autoencode": 2}, batch={"classify": 64, "autoencode": 64}, seeds=2,
                     samples=64, workers=1)
     return dict(depths=list(DEPTHS), budget=BUDGET, lr_out=[0.01, 0.03],
-                epochs={"classify": 40, "autoencode": 15},
+                epochs={"classify": 30, "autoencode": 10},
                 batch={"classify": 16, "autoencode": 32}, seeds=SEEDS, samples=256,
                 workers=min(2, os.cpu_count() or 1))
 
@@ -219,6 +219,14 @@ def rows(options: Options) -> tuple[list[dict], list[dict], list[dict]]:
 def make(out: Path, options: Options) -> list[Path]:
     """Write figure4.png, figure4_depth.csv, figure4_grid.csv and figure4_epochs.csv."""
     final, grid, curves = rows(options)
+    fig = plot(final, curves, _settings(options.quick)["budget"])
+    return [write_csv(out / "figure4_depth.csv", final),
+            write_csv(out / "figure4_grid.csv", grid),
+            write_csv(out / "figure4_epochs.csv", curves), save(fig, out / "figure4.png")]
+
+
+def plot(final: list[dict], curves: list[dict], budget: int) -> plt.Figure:
+    """The six panels from the rows of :func:`rows` (numbers, not strings)."""
     fig, axes = plt.subplots(2, 3, figsize=(15, 8.4), layout="constrained")
     depths = sorted({r["depth"] for r in final})
     seeds = sorted({r["seed"] for r in final})
@@ -258,8 +266,9 @@ def make(out: Path, options: Options) -> list[Path]:
                        and r["depth"] == D and r["seed"] == seeds[0]]
                 ax.plot([r["epoch"] for r in pts], [scale[task] * r["train_error"] for r in pts],
                         ls, color=shade, lw=1.2, label=f"D = {D}" if nl == "tanh" else None)
-        ax.set(xlabel="epoch", ylabel=ylabel[task],
-               title=f"{task}: training curves, seed {seeds[0]} (solid tanh, dashed ReLU)")
+        ax.set(xlabel="epoch", ylabel=ylabel[task])
+        ax.set_title(f"{task}: curves, seed {seeds[0]} (solid tanh, dashed ReLU)",
+                     fontsize=10)
         ax.set_ylim(bottom=0.0)
         ax.legend(fontsize=9, ncol=2)
         panel_label(ax, "DE"[col])
@@ -290,16 +299,14 @@ def make(out: Path, options: Options) -> list[Path]:
            ylabel=r"$\|\partial L/\partial W_1\| / \|\partial L/\partial W_D\|$",
            title="classifiers: first- to last-layer gradient norm")
     ax.set_xticks(depths, [str(d) for d in depths])
-    ax.minorticks_off()
+    ax.xaxis.set_minor_locator(plt.NullLocator())
     ax.legend(fontsize=9)
     panel_label(ax, "F")
     f0 = final[0]
-    fig.suptitle(f"{f0['dataset']}, ~{_settings(options.quick)['budget']} weights per network, "
+    fig.suptitle(f"{f0['dataset']}, ~{budget} weights per network, "
                  f"SGD, per-layer rates λ_in = {LR_RATIO:g}·λ_out, decay {DECAY:g}/epoch, "
                  f"clip {CLIP:g}; best λ_out of the grid per depth", fontsize=11)
-    return [write_csv(out / "figure4_depth.csv", final),
-            write_csv(out / "figure4_grid.csv", grid),
-            write_csv(out / "figure4_epochs.csv", curves), save(fig, out / "figure4.png")]
+    return fig
 
 
 def _width(final: list[dict], task: str, depth: int) -> int:
