@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import math
 import os
+import threading
 import time
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -463,6 +464,7 @@ def _run_chunks(n_chunks: int, sizes: list[int], run, collector: _Collector, thr
 def _run_lanes(plan: _Plan, samples: int, ss: np.random.SeedSequence, threads: int,
                keep_paths: int, progress: bool, desc: str) -> tuple[_Collector, float, int]:
     from .kernels.factory import lanes_kernel
+    from .kernels.lanes import work_size
     from .kernels.rng import seed_lanes
 
     kernel = lanes_kernel(plan.nls)
@@ -480,8 +482,13 @@ def _run_lanes(plan: _Plan, samples: int, ss: np.random.SeedSequence, threads: i
     in_mean = np.ascontiguousarray(plan.in_mean, dtype=float)
     in_std = np.ascontiguousarray(plan.in_std, dtype=float)
     layers = plan.n_layers
+    size = work_size(plan.widths, plan.network, L)
+    local = threading.local()
 
     def run(c: int) -> dict:
+        work = getattr(local, "work", None)
+        if work is None:
+            work = local.work = np.empty(size)
         n = sizes[c]
         start = c * L
         n_paths = max(0, min(keep_paths - start, n))
@@ -495,7 +502,8 @@ def _run_lanes(plan: _Plan, samples: int, ss: np.random.SeedSequence, threads: i
             seed_lanes(children[c], L), n, widths, sigma, bias, code, param, in_mean, in_std,
             plan.n_fwd, layers, plan.n_bwd, plan.network, plan.renorm, plan.restart_dead,
             o["walk"], o["layers"], o["status"], o["deaths"], o["cxi"], o["ceta"],
-            o["lz_count"], o["lz_mean"], o["lz_m2"], o["walk_mean"], o["walk_m2"], paths)
+            o["lz_count"], o["lz_mean"], o["lz_m2"], o["walk_mean"], o["walk_m2"], paths,
+            work)
         if n_paths:
             collector.paths[start:start + n_paths] = paths
         return o

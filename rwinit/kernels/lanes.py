@@ -93,10 +93,12 @@ def forward_layer(act, code, param, s, bits, z, x, nx, n_in, n_out, sigma, bias,
     """
     L = nx.size
     if network:
+        inv = np.empty(L)
+        for l in range(L):
+            inv[l] = 1.0 / nx[l] if nx[l] > 0.0 else 0.0
         for i in range(n_in):
             for l in range(L):
-                inv = 1.0 / nx[l] if nx[l] > 0.0 else 0.0
-                xhat[xoff + i, l] = x[i, l] * inv
+                xhat[xoff + i, l] = x[i, l] * inv[l]
         for l in range(L):
             if not nx[l] > 0.0:
                 # x = 0 (a dead forward pass): W_d is independent of everything so far,
@@ -222,12 +224,22 @@ def record_sample(lz, ok, l, n_layers, alive_so_far, lz_count, lz_mean, lz_m2,
 # --- the core ---------------------------------------------------------------------------
 
 
+def work_size(widths, network: bool, lanes: int) -> int:
+    """Doubles of layer state a chunk keeps between its passes: f'(a_d) of every layer,
+    and for the network model ξ_d and x̂_{d-1} too."""
+    rows_out = int(sum(widths[1:]))
+    rows_in = int(sum(widths[:-1]))
+    return lanes * (rows_out + (rows_out + rows_in if network else 2))
+
+
 @nb.njit(inline="always", **_JIT)
 def walk_lanes(act, s, n_valid, widths, sigma, bias, code, param, in_mean, in_std,
                n_fwd, n_layers, n_bwd, network, renorm, restart_dead,
                out_walk, out_layers, out_status, out_deaths, out_cxi, out_ceta,
-               lz_count, lz_mean, lz_m2, walk_mean, walk_m2, paths):  # pragma: no cover
+               lz_count, lz_mean, lz_m2, walk_mean, walk_m2, paths, work):  # pragma: no cover
     """Run one chunk of ``L = s.shape[1]`` samples (the first ``n_valid`` are recorded).
+
+    ``work`` is scratch of at least :func:`work_size` doubles.
 
     Layers d = 0 … n_total-1 bottom to top; the measured ones are
     d ∈ [n_fwd, n_fwd + n_layers); step j = n_fwd + n_layers - 1 - d counts them from the
@@ -252,9 +264,13 @@ def walk_lanes(act, s, n_valid, widths, sigma, bias, code, param, in_mean, in_st
     u = np.empty((nmax, L))
     v = np.empty((nmax, L))
     delta = np.empty((nmax + 2, L))
-    deriv = np.empty((rows_out, L))
-    xi = np.empty((rows_out if network else 1, L))
-    xhat = np.empty((rows_in if network else 1, L))
+    # the layer state kept for the backward pass lives in ``work`` (reused chunk after
+    # chunk by the caller: fresh pages for megabytes per chunk cost as much as the walk)
+    n_xi = rows_out if network else 1
+    n_xhat = rows_in if network else 1
+    deriv = work[0:rows_out * L].reshape((rows_out, L))
+    xi = work[rows_out * L:(rows_out + n_xi) * L].reshape((n_xi, L))
+    xhat = work[(rows_out + n_xi) * L:(rows_out + n_xi + n_xhat) * L].reshape((n_xhat, L))
     nx = np.empty(L)
     nu = np.empty(L)
     c = np.empty(L)
@@ -318,6 +334,7 @@ def walk_lanes(act, s, n_valid, widths, sigma, bias, code, param, in_mean, in_st
         lane_norms(v, 0, n_in, r)
         j = n_fwd + n_layers - 1 - d
         for l in range(L):
+            tmp[l] = 0.0  # lanes whose δ is not replaced by v/|v| keep theirs
             if status[l] == ALIVE and (r[l] == 0.0 or not math.isfinite(r[l])):
                 deaths[l] += 1
                 if restart_dead:
@@ -325,12 +342,13 @@ def walk_lanes(act, s, n_valid, widths, sigma, bias, code, param, in_mean, in_st
                     continue
                 status[l] = DEAD
             if status[l] == ALIVE:
-                inv = 1.0 / r[l]
-                for i in range(n_in):
-                    delta[i, l] = v[i, l] * inv
+                tmp[l] = 1.0 / r[l]
                 if measured:
                     lz[j, l] = 2.0 * math.log(r[l])
                     ok[j, l] = True
+        for i in range(n_in):
+            for l in range(L):
+                delta[i, l] = v[i, l] * tmp[l] if tmp[l] > 0.0 else delta[i, l]
 
     # ---- statistics ----
     n_alive = 0
