@@ -69,6 +69,12 @@ def seed_sequence(seed: SeedLike) -> np.random.SeedSequence:
     return np.random.SeedSequence(int(seed))
 
 
+def chunk_seed(ss: np.random.SeedSequence, i: int) -> np.random.SeedSequence:
+    """Child ``i`` of ``ss`` (the same as ``chunk_seeds(ss, n)[i]`` for any n > i)."""
+    return np.random.SeedSequence(ss.entropy, spawn_key=(*ss.spawn_key, i),
+                                  pool_size=ss.pool_size)
+
+
 def chunk_seeds(ss: np.random.SeedSequence, n: int) -> list[np.random.SeedSequence]:
     """The first ``n`` children of ``ss``, without advancing it (unlike ``ss.spawn``).
 
@@ -433,28 +439,23 @@ class _Collector:
             self.used[pos:pos + walk.size] = layers
 
 
-def _run_chunks(n_chunks: int, sizes: list[int], run, collector: _Collector, threads: int,
-                progress: bool, desc: str, total: int) -> float:
-    """Run ``run(c) -> dict`` for every chunk, merging blocks in order; return seconds."""
+def _run_chunks(n_chunks: int, chunk: int, total: int, run, collector: _Collector,
+                threads: int, progress: bool, desc: str) -> float:
+    """Run ``run(c) -> dict`` for every chunk (``chunk`` samples each, the last one the
+    rest of ``total``), merging blocks in order; return seconds."""
     t0 = time.perf_counter()
-    starts = np.concatenate([[0], np.cumsum(sizes)]).astype(int).tolist()
     block = _config.MERGE_BLOCK_CHUNKS
     pool = ThreadPoolExecutor(max_workers=threads) if threads > 1 and n_chunks > 1 else None
     try:
         with progress_bar(total=total, desc=desc, enabled=progress) as bar:
             for b0 in range(0, n_chunks, block):
                 ids = range(b0, min(b0 + block, n_chunks))
-                if pool is None:
-                    outs = []
-                    for c in ids:
-                        outs.append(run(c))
-                        bar.update(sizes[c])
-                else:
-                    outs = []
-                    for c, out in zip(ids, pool.map(run, ids), strict=True):
-                        outs.append(out)
-                        bar.update(sizes[c])
-                collector.add_block(outs, [starts[c] for c in ids])
+                outs = []
+                results = map(run, ids) if pool is None else pool.map(run, ids)
+                for out in results:
+                    outs.append(out)
+                    bar.update(out["walk"].size)
+                collector.add_block(outs, [c * chunk for c in ids])
     finally:
         if pool is not None:
             pool.shutdown(wait=True, cancel_futures=True)
@@ -470,8 +471,6 @@ def _run_lanes(plan: _Plan, samples: int, ss: np.random.SeedSequence, threads: i
     kernel = lanes_kernel(plan.nls)
     L = plan.lanes()
     n_chunks = -(-samples // L)
-    sizes = [min(L, samples - c * L) for c in range(n_chunks)]
-    children = chunk_seeds(ss, n_chunks)
     controls = True
     collector = _Collector(plan, samples, keep_paths, controls)
     widths = np.ascontiguousarray(plan.widths, dtype=np.int64)
@@ -489,8 +488,8 @@ def _run_lanes(plan: _Plan, samples: int, ss: np.random.SeedSequence, threads: i
         work = getattr(local, "work", None)
         if work is None:
             work = local.work = np.empty(size)
-        n = sizes[c]
         start = c * L
+        n = min(L, samples - start)
         n_paths = max(0, min(keep_paths - start, n))
         o = dict(walk=np.empty(n), layers=np.empty(n, dtype=np.int64),
                  status=np.empty(n, dtype=np.int8), deaths=np.empty(n, dtype=np.int64),
@@ -499,7 +498,7 @@ def _run_lanes(plan: _Plan, samples: int, ss: np.random.SeedSequence, threads: i
                  walk_mean=np.zeros(layers), walk_m2=np.zeros(layers))
         paths = np.full((n_paths, layers + 1), np.nan)
         o["alive"] = kernel(
-            seed_lanes(children[c], L), n, widths, sigma, bias, code, param, in_mean, in_std,
+            seed_lanes(chunk_seed(ss, c), L), n, widths, sigma, bias, code, param, in_mean, in_std,
             plan.n_fwd, layers, plan.n_bwd, plan.network, plan.renorm, plan.restart_dead,
             o["walk"], o["layers"], o["status"], o["deaths"], o["cxi"], o["ceta"],
             o["lz_count"], o["lz_mean"], o["lz_m2"], o["walk_mean"], o["walk_m2"], paths,
@@ -508,7 +507,7 @@ def _run_lanes(plan: _Plan, samples: int, ss: np.random.SeedSequence, threads: i
             collector.paths[start:start + n_paths] = paths
         return o
 
-    seconds = _run_chunks(n_chunks, sizes, run, collector, threads, progress, desc, samples)
+    seconds = _run_chunks(n_chunks, L, samples, run, collector, threads, progress, desc)
     return collector, seconds, L
 
 
@@ -519,17 +518,16 @@ def _run_explicit(plan: _Plan, nl: Nonlinearity, samples: int, ss: np.random.See
 
     from .kernels.explicit import walk_chunk
 
-    full, rest = divmod(samples, _config.CHUNK_SAMPLES)
-    sizes = [_config.CHUNK_SAMPLES] * full + ([rest] if rest else [])
-    children = chunk_seeds(ss, len(sizes))
+    C = _config.CHUNK_SAMPLES
+    n_chunks = -(-samples // C)
     collector = _Collector(plan, samples, keep_paths, controls=False)
     value_fn, deriv_fn, deriv_of_output = nl.kernel_functions
     N = int(plan.widths[0])
     layers = plan.n_layers
 
     def run(c: int) -> dict:
-        n = sizes[c]
-        start = c * _config.CHUNK_SAMPLES
+        start = c * C
+        n = min(C, samples - start)
         n_paths = max(0, min(keep_paths - start, n))
         o = dict(walk=np.empty(n), layers=np.empty(n, dtype=np.int64),
                  status=np.empty(n, dtype=np.int8), deaths=np.empty(n, dtype=np.int64),
@@ -537,7 +535,7 @@ def _run_explicit(plan: _Plan, nl: Nonlinearity, samples: int, ss: np.random.See
                  walk_mean=np.zeros(layers), walk_m2=np.zeros(layers))
         paths = np.full((max(n_paths, 1), layers + 1), np.nan)
         o["alive"] = walk_chunk(
-            np.random.Generator(np.random.PCG64(children[c])), n, N, plan.n_fwd, layers,
+            np.random.Generator(np.random.PCG64(chunk_seed(ss, c))), n, N, plan.n_fwd, layers,
             plan.n_bwd, gain, bias_std, plan.network, True, code, sparsity,
             _config.TRUNCATED_NORMAL_CUTOFF, truncated_normal_std(), plan.renorm,
             plan.restart_dead, value_fn, deriv_fn, deriv_of_output, nl.param, n_paths,
@@ -550,8 +548,7 @@ def _run_explicit(plan: _Plan, nl: Nonlinearity, samples: int, ss: np.random.See
     # one BLAS thread inside the walk (orthogonal weights call LAPACK): the walk's own
     # threads already use every core, and an oversubscribed BLAS pool is many times slower
     with threadpool_limits(limits=1):
-        seconds = _run_chunks(len(sizes), sizes, run, collector, threads, progress, desc,
-                              samples)
+        seconds = _run_chunks(n_chunks, C, samples, run, collector, threads, progress, desc)
     return collector, seconds
 
 
