@@ -23,6 +23,8 @@ NONLINEARITIES = {
     "linear": (lambda a: a, lambda a: np.ones_like(a)),
     "relu": (lambda a: np.maximum(a, 0.0), lambda a: (a > 0.0).astype(float)),
     "tanh": (np.tanh, lambda a: 1.0 - np.tanh(a) ** 2),
+    # for tests of a user-registered nonlinearity
+    "softsign": (lambda a: a / (1.0 + np.abs(a)), lambda a: 1.0 / (1.0 + np.abs(a)) ** 2),
 }
 
 
