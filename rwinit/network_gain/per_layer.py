@@ -42,6 +42,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
+import numba as nb
 import numpy as np
 from scipy import optimize, special
 
@@ -101,6 +102,25 @@ def _mean_with_controls(y: np.ndarray, controls: np.ndarray) -> tuple[float, flo
     return float(y.mean()), float(y.std(ddof=1) / math.sqrt(k))
 
 
+@nb.njit(cache=True, nogil=True)
+def _layer_q(fprime, param, scale, r, xi, delta, bias, has_bias, chi2, network,
+             out):  # pragma: no cover - compiled
+    """Q per sample in one pass: u = f'(σ|x|ξ + b) ⊙ δ, Q = |u|² C (+ (ξ·u)², network)."""
+    M, m = xi.shape
+    for i in range(M):
+        uu = 0.0
+        xu = 0.0
+        s = scale * r[i]
+        for j in range(m):
+            a = s * xi[i, j]
+            if has_bias:
+                a += bias[i, j]
+            u = fprime(a, param) * delta[i, j]
+            uu += u * u
+            xu += xi[i, j] * u
+        out[i] = uu * chi2[i] + (xu * xu if network else 0.0)
+
+
 class _Layer:
     """Layer d's common random numbers and m_d(g) = E ln z_d on them."""
 
@@ -131,11 +151,10 @@ class _Layer:
 
     def log_q(self, g: float) -> tuple[np.ndarray, np.ndarray]:
         """ln Q − ln|δ|² per sample (NaN where the error died) and the alive mask."""
-        u = self.nl.derivative(self.pre_activation(g)) * self.delta
-        uu = np.einsum("ij,ij->i", u, u)
-        q = uu * self.chi2
-        if self.network:
-            q = q + np.einsum("ij,ij->i", self.xi, u) ** 2
+        q = np.empty(self.r.size)
+        bias = self.xi if self.bias is None else self.bias  # (unused when has_bias False)
+        _layer_q(self.nl.compiled[1], float(self.nl.param), g / math.sqrt(self.n), self.r,
+                 self.xi, self.delta, bias, self.bias is not None, self.chi2, self.network, q)
         alive = q > 0
         with np.errstate(divide="ignore"):
             out = np.where(alive, np.log(np.where(alive, q, 1.0)), np.nan) - self.log_delta2
