@@ -66,14 +66,6 @@ def lane_norms(x, row0, n, out):  # pragma: no cover - compiled
 
 
 @nb.njit(**_JIT)
-def add_log_sq_norm(z, n, acc, tmp):  # pragma: no cover - compiled
-    """acc[l] += ln |z[0:n, l]|² (a control variate's term)."""
-    lane_norms(z, 0, n, tmp)
-    for l in range(acc.size):
-        acc[l] += 2.0 * math.log(tmp[l])
-
-
-@nb.njit(**_JIT)
 def input_layer(s, bits, x, n0, mean, std):  # pragma: no cover - compiled
     """x_0 = mean + std ⊙ ζ, ζ ~ N(0, I_{n_0}) in every lane."""
     fill_normals(s, bits, x, n0)
@@ -84,91 +76,93 @@ def input_layer(s, bits, x, n0, mean, std):  # pragma: no cover - compiled
 
 
 @nb.njit(inline="always", **_JIT)
-def forward_layer(act, code, param, s, bits, z, x, nx, n_in, n_out, sigma, bias,
-                  deriv, xi, xhat, off, xoff, network):  # pragma: no cover - compiled
-    """One forward layer, a = σ|x|ξ + bζ, x ← f(a); keep f'(a) (and ξ, x̂ for ``network``).
+def forward_layer(act, code, param, s, bits, z, zeta, x, nx, n_in, n_out, sigma, bias,
+                  deriv, xi, xhat, off, xoff, network, xi_sq, nx_out):  # pragma: no cover
+    """One forward layer in one fused pass: a = σ|x|ξ + bζ, x ← f(a), keeping f'(a).
 
-    On entry ``z`` rows 0…n_out-1 hold ξ (already drawn, so the caller can use it for the
-    control variate); ``nx`` holds |x| per lane.
+    On entry ``z`` rows 0…n_out-1 hold ξ and ``nx`` holds |x| per lane. Keeps ξ and
+    x̂ = x/|x| for the network model's backward step; returns |ξ|² (the control variate's
+    term) in ``xi_sq`` and |f(a)| (the next layer's |x|) in ``nx_out``.
     """
     L = nx.size
     if network:
-        inv = np.empty(L)
         for l in range(L):
-            inv[l] = 1.0 / nx[l] if nx[l] > 0.0 else 0.0
+            nx_out[l] = 1.0 / nx[l] if nx[l] > 0.0 else 0.0
         for i in range(n_in):
             for l in range(L):
-                xhat[xoff + i, l] = x[i, l] * inv[l]
+                xhat[xoff + i, l] = x[i, l] * nx_out[l]
         for l in range(L):
             if not nx[l] > 0.0:
                 # x = 0 (a dead forward pass): W_d is independent of everything so far,
                 # and any unit x̂ gives the same law of δ_{d-1}; e_1 also keeps the law
                 # of the control |(I − x̂x̂ᵀ)η|² ~ χ²_{n-1} exact
                 xhat[xoff, l] = 1.0
-        for i in range(n_out):
-            for l in range(L):
-                xi[off + i, l] = z[i, l]
-    for i in range(n_out):
-        for l in range(L):
-            z[i, l] = sigma * nx[l] * z[i, l]
     if bias > 0.0:
-        # ζ drawn into the ξ scratch's upper half would change the stream layout per
-        # width; draw it into x, which is free now (x̂ and ξ are kept)
-        fill_normals(s, bits, x, n_out)
-        for i in range(n_out):
-            for l in range(L):
-                z[i, l] += bias * x[i, l]
+        fill_normals(s, bits, zeta, n_out)  # ζ_d, after ξ_d in the stream
+    for l in range(L):
+        xi_sq[l] = 0.0
+        nx_out[l] = 0.0
     for i in range(n_out):
         for l in range(L):
-            y, dy = act(code, z[i, l], param)
+            xi_il = z[i, l]
+            if network:
+                xi[off + i, l] = xi_il
+            xi_sq[l] += xi_il * xi_il
+            a = sigma * nx[l] * xi_il
+            if bias > 0.0:
+                a += bias * zeta[i, l]
+            y, dy = act(code, a, param)
             x[i, l] = y
             deriv[off + i, l] = dy
-
-
-@nb.njit(**_JIT)
-def renormalise(x, n, tmp):  # pragma: no cover - compiled
-    """x ← x/|x| per lane where 0 < |x| < ∞ (exact for homogeneous f without bias)."""
-    lane_norms(x, 0, n, tmp)
-    L = tmp.size
+            nx_out[l] += y * y
     for l in range(L):
-        tmp[l] = 1.0 / tmp[l] if (tmp[l] > 0.0 and math.isfinite(tmp[l])) else 1.0
-    for i in range(n):
-        for l in range(L):
-            x[i, l] *= tmp[l]
+        nx_out[l] = math.sqrt(nx_out[l])
 
 
 @nb.njit(**_JIT)
 def backward_layer(delta, eta, v, deriv, xi, xhat, off, xoff, n_in, n_out, sigma,
-                   network, u, nu, c, p):  # pragma: no cover - compiled
-    """δ_{d-1} (unnormalised, into ``v``) from δ_d, with η already drawn into ``eta``.
+                   network, nu, c, p, ee, r):  # pragma: no cover - compiled
+    """δ_{d-1} from δ_d with η already drawn into ``eta``, in fused passes.
 
-    ``p`` returns x̂·η per lane (0 in the paper model) for the control variate.
+    u = f'(a_d) ⊙ δ_d; paper model δ_{d-1} = σ|u|η, network model
+    δ_{d-1} = σ[(ξ·u) x̂ + |u|(η − (x̂·η) x̂)] (written to ``v``; the paper model's is
+    σ|u|η and is not formed: its direction is η's). Returns per lane |δ_{d-1}| in ``r``,
+    |η|² in ``ee`` and x̂·η in ``p`` (0 in the paper model) for the control variate.
     """
     L = nu.size
+    for l in range(L):
+        nu[l] = 0.0
+        c[l] = 0.0
+        p[l] = 0.0
+        ee[l] = 0.0
     for i in range(n_out):
         for l in range(L):
-            u[i, l] = deriv[off + i, l] * delta[i, l]
-    lane_norms(u, 0, n_out, nu)
+            u = deriv[off + i, l] * delta[i, l]
+            nu[l] += u * u
+            if network:
+                c[l] += xi[off + i, l] * u
+    for i in range(n_in):
+        for l in range(L):
+            e = eta[i, l]
+            ee[l] += e * e
+            if network:
+                p[l] += xhat[xoff + i, l] * e
+    for l in range(L):
+        nu[l] = math.sqrt(nu[l])
     if network:
         for l in range(L):
-            c[l] = 0.0
-            p[l] = 0.0
-        for i in range(n_out):
-            for l in range(L):
-                c[l] += xi[off + i, l] * u[i, l]
-        for i in range(n_in):
-            for l in range(L):
-                p[l] += xhat[xoff + i, l] * eta[i, l]
+            r[l] = 0.0
         for i in range(n_in):
             for l in range(L):
                 h = xhat[xoff + i, l]
-                v[i, l] = sigma * (c[l] * h + nu[l] * (eta[i, l] - p[l] * h))
+                vi = sigma * (c[l] * h + nu[l] * (eta[i, l] - p[l] * h))
+                v[i, l] = vi
+                r[l] += vi * vi
+        for l in range(L):
+            r[l] = math.sqrt(r[l])
     else:
         for l in range(L):
-            p[l] = 0.0
-        for i in range(n_in):
-            for l in range(L):
-                v[i, l] = sigma * nu[l] * eta[i, l]
+            r[l] = sigma * nu[l] * math.sqrt(ee[l])
 
 
 @nb.njit(**_JIT)
@@ -261,8 +255,7 @@ def walk_lanes(act, s, n_valid, widths, sigma, bias, code, param, in_mean, in_st
     x = np.empty((nmax + 2, L))
     z = np.empty((nmax + 2, L))
     bits = np.empty((nmax + 2, L), dtype=np.uint64)
-    u = np.empty((nmax, L))
-    v = np.empty((nmax, L))
+    v = np.empty((nmax + 2, L))
     delta = np.empty((nmax + 2, L))
     # the layer state kept for the backward pass lives in ``work`` (reused chunk after
     # chunk by the caller: fresh pages for megabytes per chunk cost as much as the walk)
@@ -293,10 +286,10 @@ def walk_lanes(act, s, n_valid, widths, sigma, bias, code, param, in_mean, in_st
 
     # ---- forward pass ----
     input_layer(s, bits, x, widths[0], in_mean, in_std)
+    lane_norms(x, 0, widths[0], nx)
     for d in range(n_total):
         n_in, n_out = widths[d], widths[d + 1]
         measured = n_fwd <= d < n_fwd + n_layers
-        lane_norms(x, 0, n_in, nx)
         for l in range(L):
             if restart_dead and renorm and nx[l] == 0.0:
                 # the forward pass died (all units off): condition on survival
@@ -311,12 +304,22 @@ def walk_lanes(act, s, n_valid, widths, sigma, bias, code, param, in_mean, in_st
                 for i in range(n_in):
                     x[i, l] = 0.0
         fill_normals(s, bits, z, n_out)  # ξ_d
+        forward_layer(act, code[d], param[d], s, bits, z, v, x, nx, n_in, n_out, sigma[d],
+                      bias[d], deriv, xi, xhat, off_out[d], off_in[d], network, tmp, r)
         if measured:
-            add_log_sq_norm(z, n_out, cxi, tmp)
-        forward_layer(act, code[d], param[d], s, bits, z, x, nx, n_in, n_out, sigma[d],
-                      bias[d], deriv, xi, xhat, off_out[d], off_in[d], network)
+            for l in range(L):
+                cxi[l] += math.log(tmp[l])
+        for l in range(L):
+            nx[l] = r[l]
         if renorm:
-            renormalise(x, n_out, tmp)
+            # x ← x/|x| (exact for homogeneous f without bias); then |x| = 1
+            for l in range(L):
+                ok_l = nx[l] > 0.0 and math.isfinite(nx[l])
+                tmp[l] = 1.0 / nx[l] if ok_l else 1.0
+                nx[l] = 1.0 if ok_l else nx[l]
+            for i in range(n_out):
+                for l in range(L):
+                    x[i, l] *= tmp[l]
 
     # ---- backward pass ----
     unit_error(s, bits, delta, widths[n_total], tmp)
@@ -325,30 +328,32 @@ def walk_lanes(act, s, n_valid, widths, sigma, bias, code, param, in_mean, in_st
         measured = d < n_fwd + n_layers
         fill_normals(s, bits, z, n_in)  # η_d
         backward_layer(delta, z, v, deriv, xi, xhat, off_out[d], off_in[d], n_in, n_out,
-                       sigma[d], network, u, nu, c, p)
+                       sigma[d], network, nu, c, p, tmp, r)
         if measured:
-            lane_norms(z, 0, n_in, tmp)
             for l in range(L):
                 # |(I − x̂x̂ᵀ)η|² = |η|² − (x̂·η)² (p = 0 in the paper model)
-                ceta[l] += math.log(tmp[l] * tmp[l] - p[l] * p[l])
-        lane_norms(v, 0, n_in, r)
+                ceta[l] += math.log(tmp[l] - p[l] * p[l])
         j = n_fwd + n_layers - 1 - d
         for l in range(L):
-            tmp[l] = 0.0  # lanes whose δ is not replaced by v/|v| keep theirs
+            # scale of the new δ: 1/|v| (network), 1/|η| (paper); 0 keeps the old δ
+            scale = 0.0
             if status[l] == ALIVE and (r[l] == 0.0 or not math.isfinite(r[l])):
                 deaths[l] += 1
                 if restart_dead:
                     lane_unit_error(s, l, delta, n_in)
+                    c[l] = 0.0
                     continue
                 status[l] = DEAD
             if status[l] == ALIVE:
-                tmp[l] = 1.0 / r[l]
+                scale = 1.0 / r[l] if network else 1.0 / math.sqrt(tmp[l])
                 if measured:
                     lz[j, l] = 2.0 * math.log(r[l])
                     ok[j, l] = True
+            c[l] = scale
+        src = v if network else z
         for i in range(n_in):
             for l in range(L):
-                delta[i, l] = v[i, l] * tmp[l] if tmp[l] > 0.0 else delta[i, l]
+                delta[i, l] = src[i, l] * c[l] if c[l] > 0.0 else delta[i, l]
 
     # ---- statistics ----
     n_alive = 0
