@@ -16,7 +16,11 @@ from rwinit.cli import main
 
 @pytest.fixture(autouse=True)
 def private_cache(tmp_path, monkeypatch):
-    monkeypatch.setenv("RWINIT_CACHE_DIR", str(tmp_path / "cache"))
+    # answers in a fresh folder; the compiled walk kernels stay in the user's cache
+    # (RWINIT_CACHE_DIR would move them too, and every test would recompile them)
+    from rwinit import cache
+
+    monkeypatch.setattr(cache, "cache_dir", lambda: tmp_path / "cache")
 
 
 def run_json(capsys, *args):

@@ -16,7 +16,11 @@ from rwinit.network_gain.per_layer import solve_per_layer
 
 @pytest.fixture(autouse=True)
 def private_cache(tmp_path, monkeypatch):
-    monkeypatch.setenv("RWINIT_CACHE_DIR", str(tmp_path / "cache"))
+    # answers in a fresh folder; the compiled walk kernels stay in the user's cache
+    # (RWINIT_CACHE_DIR would move them too, and every test would recompile them)
+    from rwinit import cache
+
+    monkeypatch.setattr(cache, "cache_dir", lambda: tmp_path / "cache")
 
 
 def linear_gain(n):
@@ -112,15 +116,15 @@ def test_multiplier_on_a_square_net_equals_the_depth_d_gain(nl):
     from rwinit import optimal_gain
 
     N, D = 24, 6
-    r = network_gains(Network([N] * (D + 1), nl), samples=3000, report=False, cache=False)
-    direct = optimal_gain(nl, N, depth=D, samples=3000, seed=7)
+    r = network_gains(Network([N] * (D + 1), nl), samples=1500, report=False, cache=False)
+    direct = optimal_gain(nl, N, depth=D, samples=1500, seed=7)
     assert r.layer_methods == ("multiplier",) * D and r.layer_gains == (r.multiplier,) * D
     assert abs(r.multiplier - direct.g) < 4 * math.hypot(r.multiplier_se, direct.se)
 
 
 def test_a_linear_read_out_gets_its_exact_gain_and_the_walk_is_driftless():
     net = Network.from_spec("10-tanh-40x4-linear-3")
-    r = network_gains(net, samples=2000, report=True, report_samples=4000, cache=False)
+    r = network_gains(net, samples=1000, report=True, report_samples=3000, cache=False)
     assert r.layer_methods[-1] == "exact" and r.layer_se[-1] == 0.0
     assert r.layer_gains[-1] == pytest.approx(linear_gain(40), rel=1e-12)
     assert len(set(r.layer_gains[:-1])) == 1 and r.multiplier_ci[0] < r.multiplier
