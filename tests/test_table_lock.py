@@ -225,3 +225,15 @@ def test_a_scheduler_that_dies_mid_run_is_one_line_and_keeps_the_rows(tmp_path):
                     child.kill()
                 p.kill()
             p.wait(timeout=30)
+
+
+def test_a_killed_writers_lock_file_and_temporaries_do_not_block_or_linger(tmp_path):
+    dead = subprocess.Popen([sys.executable, "-c", "pass"])
+    dead.wait()
+    out = tmp_path / "t.csv"
+    lock_path(out).write_text(f"{dead.pid}\n")  # left by a SIGKILLed run: no flock held
+    stale = tmp_path / f".t.csv.{dead.pid}.k1ll3d.tmp"  # its half-written temporary
+    stale.write_text("# rwinit.gain-table {")
+    table = build_table(make_grid("linear", "4"), out, samples=64, workers=0)
+    assert len(table) == 1
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["t.csv"]
