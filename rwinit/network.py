@@ -445,6 +445,12 @@ class Network:
     def __eq__(self, other: object) -> bool:
         return isinstance(other, Network) and other.key == self.key
 
+    def __reduce__(self) -> tuple:
+        # rebuilt through __init__ (pickle, copy): built-in nonlinearities by label
+        nls = tuple(nl.label if nl.name in BUILTIN_NONLINEARITIES else nl
+                    for nl in self.nonlinearities)
+        return (Network, (self.widths, nls, self.bias_std, self.input_mean, self.input_var))
+
     def __hash__(self) -> int:
         return hash(self.key)
 

@@ -54,10 +54,15 @@ def test_input_batch_sets_per_dimension_statistics():
     assert not net.default_input
 
 
-def test_network_is_immutable():
-    net = Network([4, 4], "relu")
+def test_network_is_immutable_and_survives_pickle_and_copy():
+    import copy
+    import pickle
+
+    net = Network([4, 4, 2], ["elu:0.5", "linear"], bias_std=[0.1, 0.0], input_var=[1, 2, 3, 4])
     with pytest.raises(AttributeError):
         net.widths = (5, 5)
+    for other in (pickle.loads(pickle.dumps(net)), copy.deepcopy(net), copy.copy(net)):
+        assert other == net and other.labels == ("elu:0.5", "linear")
 
 
 @pytest.mark.parametrize(
