@@ -11,6 +11,11 @@ from __future__ import annotations
 #: seed and on the chunk size, never on the number of threads.
 CHUNK_SAMPLES: int = 16
 
+#: The explicit sampler's chunks hold at most this much work (normals drawn, counting an
+#: orthogonal draw's QR as N/8 normals per entry), so that an interrupt is honoured within
+#: a second or so: wide, deep or orthogonal walks get chunks of fewer samples.
+EXPLICIT_CHUNK_WORK: int = 50_000_000
+
 #: Forward layers run before measuring, in the stationary variant, so that the forward
 #: activations reach their steady state (DESIGN.md section 1).
 STATIONARY_FORWARD_BURN_IN: int = 100

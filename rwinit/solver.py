@@ -293,7 +293,8 @@ def optimal_gain(
                    sparsity=k or None, threads=threads)
 
     def walk_at(g: float, n: int, seed_: SeedLike) -> WalkResult:
-        return simulate_walk(nl, gain=g, samples=n, seed=seed_, **walk_kw)
+        # its own bar too (after a second), so a long evaluation shows progress
+        return simulate_walk(nl, gain=g, samples=n, seed=seed_, progress=progress, **walk_kw)
 
     if method == "homogeneous":
         res = _solve_homogeneous(walk_at, samples=samples, target=target,

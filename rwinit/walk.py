@@ -511,6 +511,16 @@ def _run_lanes(plan: _Plan, samples: int, ss: np.random.SeedSequence, threads: i
     return collector, seconds, L
 
 
+def explicit_chunk_samples(N: int, n_total: int, code: int) -> int:
+    """Samples per chunk of the explicit sampler: CHUNK_SAMPLES, or fewer where one sample
+    is so much work (N²·layers normals; N³ more per orthogonal QR) that a chunk would last
+    longer than an interrupt should wait. Depends on the configuration only."""
+    from .weights import WEIGHT_DISTRIBUTIONS
+
+    work = n_total * N * N * (1 + (N // 8 if code == WEIGHT_DISTRIBUTIONS["orthogonal"] else 0))
+    return int(max(1, min(_config.CHUNK_SAMPLES, _config.EXPLICIT_CHUNK_WORK // max(work, 1))))
+
+
 def _run_explicit(plan: _Plan, nl: Nonlinearity, samples: int, ss: np.random.SeedSequence,
                   threads: int, keep_paths: int, progress: bool, desc: str, code: int,
                   sparsity: int, gain: float, bias_std: float) -> tuple[_Collector, float]:
@@ -518,7 +528,7 @@ def _run_explicit(plan: _Plan, nl: Nonlinearity, samples: int, ss: np.random.See
 
     from .kernels.explicit import walk_chunk
 
-    C = _config.CHUNK_SAMPLES
+    C = explicit_chunk_samples(int(plan.widths[0]), plan.n_total, code)
     n_chunks = -(-samples // C)
     collector = _Collector(plan, samples, keep_paths, controls=False)
     value_fn, deriv_fn, deriv_of_output = nl.kernel_functions
