@@ -42,8 +42,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                    help="propagation model (default: network = true backprop)")
     p.add_argument("--bias-std", default="0", metavar="S[,S...]",
                    help="bias std: one value, or one per weight layer")
-    p.add_argument("--input-mean", type=float_arg("input-mean"), default=0.0, metavar="MU")
-    p.add_argument("--input-var", type=float_arg("input-var"), default=1.0, metavar="V")
+    p.add_argument("--input-mean", type=float_arg("input-mean"), default=0.0, metavar="MU",
+                   help="mean of every input dimension")
+    p.add_argument("--input-var", type=float_arg("input-var"), default=1.0, metavar="V",
+                   help="variance of every input dimension")
     p.add_argument("--input-batch", metavar="FILE",
                    help="a sample of the inputs (.npy, or text readable by numpy.loadtxt) "
                         "of shape (samples, n_0): per-dimension mean and variance")
