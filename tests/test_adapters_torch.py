@@ -1,6 +1,7 @@
-"""The PyTorch adapter against real PyTorch: weights of std g*/sqrt(fan_in), nonlinearities
-read from the module, and, through autograd, a driftless walk of ln|δ| at g* where
-PyTorch's default initialization drifts (Sussillo & Abbott, arXiv:1412.6558, §3)."""
+"""The PyTorch adapter against real PyTorch: the architecture read from the module, the
+network's own gains applied as std g_d/sqrt(fan_in), and, through autograd on three
+heterogeneous networks, a driftless walk of ln|δ| where PyTorch's default initialization
+drifts (Sussillo & Abbott, arXiv:1412.6558, §3; docs/design.md §Rectangular layers)."""
 
 from __future__ import annotations
 
@@ -9,35 +10,55 @@ import math
 import numpy as np
 import pytest
 
-from rwinit import optimal_gain
 from rwinit.errors import RwinitError
 
 torch = pytest.importorskip("torch")  # the test extra pins torch: this runs in CI
 nn = torch.nn
+F = torch.nn.functional
 from rwinit.adapters.torch import detect_nonlinearities, init_module, init_tensor  # noqa: E402
+from rwinit.network import Network  # noqa: E402
+from rwinit.network_gain import network_gains  # noqa: E402
 
-D, N = 50, 100  # the network of the test: 50 x (Linear(100, 100) + activation)
-REINITS, BATCH = 48, 32
+REINITS, BATCH = 40, 32
+CI_HALFWIDTH = 0.003  # of the multiplier: its SE enters the combined SE below
 
 
-def _net(activation) -> nn.Sequential:
+@pytest.fixture(autouse=True, scope="module")
+def _private_cache_one_thread(tmp_path_factory):
+    """Every test here starts from an empty answer cache (cold, as in CI); torch runs on one
+    thread (small matrices: threads only cost time on a shared machine)."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("RWINIT_CACHE_DIR", str(tmp_path_factory.mktemp("rwinit-cache")))
+        yield
+    torch.set_num_threads(threads)
+
+
+def _mlp(widths, activation, norm_at=()) -> nn.Sequential:
     layers = []
-    for _ in range(D):
-        layers += [nn.Linear(N, N), activation()]
+    for d, (a, b) in enumerate(zip(widths[:-1], widths[1:], strict=True)):
+        layers.append(nn.Linear(a, b))
+        if d < len(widths) - 2:
+            if d in norm_at:
+                layers.append(nn.LayerNorm(b))
+            layers.append(activation())
     return nn.Sequential(*layers).double()
 
 
-def _drift(net, init, seed: int) -> tuple[float, float]:
-    """Per-layer drift (1/D) ln(|δ_0| / |δ_D|) back-propagated by autograd, its mean and SE
-    over independent initializations (inputs and top errors N(0, I), DESIGN.md §1)."""
+def _drift(net, init, n_in: int, seed: int) -> tuple[float, float]:
+    """Per-layer drift (1/D) ln(|δ_0|/|δ_D|) back-propagated by autograd: its mean and SE over
+    independent initializations (inputs and top errors N(0, I), docs/design.md §The model)."""
+    D = sum(isinstance(m, nn.Linear) for m in net.modules())
     gen = torch.Generator().manual_seed(seed)
     torch.manual_seed(seed)  # PyTorch's default init draws from the global generator
     per_init = []
     for _ in range(REINITS):
         init(net, gen)
-        x = torch.randn(BATCH, N, generator=gen, dtype=torch.float64, requires_grad=True)
-        delta_top = torch.randn(BATCH, N, generator=gen, dtype=torch.float64)
-        net(x).backward(delta_top)
+        x = torch.randn(BATCH, n_in, generator=gen, dtype=torch.float64, requires_grad=True)
+        y = net(x)
+        delta_top = torch.randn(y.shape, generator=gen, dtype=torch.float64)
+        y.backward(delta_top)
         ratio = (x.grad.norm(dim=1).log() - delta_top.norm(dim=1).log()) / D
         per_init.append(ratio.mean().item())
     a = np.array(per_init)
@@ -46,29 +67,69 @@ def _drift(net, init, seed: int) -> tuple[float, float]:
 
 def _default_init(net, gen):
     for m in net.modules():
-        if isinstance(m, nn.Linear):
+        if isinstance(m, (nn.Linear, nn.LayerNorm)):
             m.reset_parameters()
 
 
-@pytest.mark.parametrize("name, activation", [("tanh", nn.Tanh), ("relu", nn.ReLU)])
-def test_adapter_makes_the_backprop_walk_driftless_and_default_init_does_not(name, activation):
-    # the depth-D, network-model g*: what a real 50-layer network fed N(0, I) inputs needs
-    g_star = optimal_gain(name, N, D, model="network", ci_halfwidth=0.002, seed=5)
-    net = _net(activation)
-    records = []
+ARCHITECTURES = {
+    # name: (widths, activation, LayerNorm after these hidden layers)
+    "relu 784-1024-512-256-128-10": ([784, 1024, 512, 256, 128, 10], nn.ReLU, ()),
+    "tanh 3-(32/128/256)x30-10": ([3] + [(32, 128, 256)[i % 3] for i in range(30)] + [10],
+                                   nn.Tanh, ()),
+    "gelu 100-128x40-10, one LayerNorm": ([100] + [128] * 40 + [10], nn.GELU, (20,)),
+}
+
+
+@pytest.mark.parametrize("name", list(ARCHITECTURES))
+def test_rwinit_gains_make_the_autograd_walk_driftless_and_the_default_does_not(name):
+    widths, activation, norm_at = ARCHITECTURES[name]
+    net = _mlp(widths, activation, norm_at)
+    settings = dict(ci_halfwidth=CI_HALFWIDTH, seed=3)
+    report = init_module(net, **settings)
+    D = len(widths) - 1
+    assert len(report) == D and report[-1].nonlinearity == "linear"
+    assert all(r.std == pytest.approx(r.gain / math.sqrt(r.fan_in)) for r in report)
+    # one network_gains answer per run of layers between LayerNorms
+    assert len(report.results) == len(norm_at) + 1
+    for d in norm_at:  # the LayerNorm's scale carries the gain: γ solved, applied
+        ln = net[2 * d + 1]  # Linear, Activation per layer: layer d's Linear is net[2d]
+        rec = report[d]
+        assert rec.norm == "LayerNorm" and torch.all(ln.weight == rec.norm_scale)
+        assert any(f"layer {rec.name} is followed by LayerNorm" in a
+                   for a in report.approximations)
+    # the multipliers' own uncertainty as drift per layer: d(drift)/dg <= 1/g per layer
+    theory_se = max(r.multiplier_se / r.multiplier for r in report.results)
 
     def adapter(net, gen):
-        records[:] = init_module(net, gain={name: g_star.g}, generator=gen)
+        init_module(net, generator=gen, **settings)
 
-    mean, se = _drift(net, adapter, seed=1)
-    assert [r.nonlinearity for r in records] == [name] * D
-    assert all(r.std == pytest.approx(g_star.g / math.sqrt(N)) for r in records)
-    assert abs(mean) < 4 * se, (mean, se)
-    default_mean, default_se = _drift(net, _default_init, seed=2)
-    assert abs(default_mean) > 20 * default_se, (default_mean, default_se)
-    assert default_mean < -0.1  # std 1/sqrt(3 fan_in): |δ| shrinks ~2x per layer or more
-    print(f"\n{name}: g*={g_star.g:.4f}±{g_star.se:.4f}; drift per layer "
-          f"adapter {mean:+.5f}±{se:.5f}, default {default_mean:+.4f}±{default_se:.4f}")
+    mean, se = _drift(net, adapter, widths[0], seed=1)
+    combined = math.hypot(se, theory_se)
+    default_mean, default_se = _drift(net, _default_init, widths[0], seed=2)
+    gains = ", ".join(f"{r.multiplier:.4f}±{r.multiplier_se:.4f}" for r in report.results)
+    print(f"\n{name}: multiplier(s) {gains}; drift per layer rwinit {mean:+.5f}±{se:.5f} "
+          f"(combined SE {combined:.5f}), PyTorch default {default_mean:+.4f}±{default_se:.4f}")
+    assert abs(mean) < 4 * combined, (mean, se, theory_se)
+    assert abs(default_mean) > 20 * math.hypot(default_se, theory_se), (default_mean, default_se)
+
+
+def test_gains_are_network_gains_of_the_architecture_read_from_the_module():
+    net = nn.Sequential(nn.Linear(3, 100), nn.Tanh(), nn.Linear(100, 64), nn.Dropout(0.1),
+                        nn.ReLU(), nn.Sequential(nn.Linear(64, 10)))
+    fast = dict(seed=4, ci_halfwidth=0.02)  # the plumbing, not the precision, is tested here
+    report = init_module(net, **fast)  # a first layer of fan-in 3 works
+    expected = network_gains(Network([3, 100, 64, 10], ["tanh", "relu", "linear"]), **fast)
+    assert expected.cached  # init_module left the answer in the disk cache
+    assert report.gains == expected.layer_gains
+    assert [r.fan_in for r in report] == [3, 100, 64]
+    assert any("dropout after layer 2" in a for a in report.approximations)
+    assert init_module(net, **fast).gains == report.gains
+    per_layer = init_module(net, per_layer=True, **fast)
+    assert per_layer.gains == network_gains(expected.network, per_layer=True,
+                                            **fast).layer_gains
+    doc = report.to_dict()
+    assert doc["network_gains"][0]["layer_gains"] == list(report.gains)
+    assert "E ln|δ_d|/|δ_D|" in str(report) and "pytorch" in str(report)
 
 
 def test_std_is_gain_over_sqrt_fan_in_not_over_fan_in():
@@ -85,33 +146,89 @@ def test_std_is_gain_over_sqrt_fan_in_not_over_fan_in():
     assert init_tensor(t, "relu", gain=2.0, generator=gen) == pytest.approx(2.0 / math.sqrt(10))
 
 
-def test_nonlinearities_are_read_from_the_module_structure():
+def test_activations_are_read_through_nested_sequentials_norms_and_dropout():
     net = nn.Sequential(nn.Linear(32, 32), nn.Tanh(), nn.Linear(32, 32), nn.Dropout(0.1),
-                        nn.LeakyReLU(0.2), nn.Linear(32, 32), nn.Linear(32, 32), nn.GELU(),
-                        nn.Sequential(nn.Linear(32, 32), nn.ELU()), nn.Linear(32, 4))
+                        nn.LeakyReLU(0.2), nn.Linear(32, 32), nn.Linear(32, 32),
+                        nn.BatchNorm1d(32), nn.GELU(),
+                        nn.Sequential(nn.Sequential(nn.Linear(32, 32), nn.LayerNorm(32)),
+                                      nn.ELU(0.5)),
+                        nn.Linear(32, 4))
     assert detect_nonlinearities(net) == {"0": "tanh", "2": "leaky_relu:0.2", "5": "linear",
-                                          "6": "gelu", "8.0": "elu:1", "9": "linear"}
-    done = init_module(net, gain=1.1)
-    for r in done:
-        assert r.std == pytest.approx(r.gain / math.sqrt(32)) and r.detected
-    table_tanh = init_module(nn.Sequential(nn.Linear(32, 32), nn.Tanh()))  # shipped table
-    assert table_tanh[0].gain == pytest.approx(1.24, abs=0.05)
+                                          "6": "gelu", "9.0.0": "elu:0.5", "10": "linear"}
+    report = init_module(net, gain={"tanh": 1.1, "leaky_relu": 1.2, "linear": 1.0,
+                                    "gelu": 1.3, "elu": 1.4})
+    assert [r.gain for r in report] == [1.1, 1.2, 1.0, 1.3, 1.4, 1.0]
+    norms = {r.name: r for r in report if r.norm}
+    assert set(norms) == {"6", "9.0.0"} and norms["9.0.0"].norm == "LayerNorm"
+    # the normalisation's scale carries the gain: γ = g · rms(input) > 0, applied
+    assert torch.allclose(net[9][0][1].weight, torch.full((32,), norms["9.0.0"].norm_scale))
+    assert torch.count_nonzero(net[7].bias) == 0
+    assert all(r.detected for r in report)
 
 
-class _Custom(nn.Module):
+class _Traced(nn.Module):
+    """Registration order b, a; forward order a, b: fx shows both the order and the tanh."""
+
+    def __init__(self):
+        super().__init__()
+        self.b, self.a = nn.Linear(16, 4), nn.Linear(8, 16)
+        self.unused = nn.Linear(5, 5)
+
+    def forward(self, x):
+        return self.b(F.elu(self.a(x), 0.5))
+
+
+class _Untraceable(nn.Module):
     def __init__(self):
         super().__init__()
         self.a, self.b = nn.Linear(16, 16), nn.Linear(16, 16)
 
     def forward(self, x):
-        return self.b(torch.tanh(self.a(x)))
+        if x.sum() > 0:  # data-dependent control flow: torch.fx cannot trace it
+            x = torch.tanh(self.a(x))
+        return self.b(x)
 
 
-def test_undetectable_nonlinearity_needs_the_argument():
-    with pytest.raises(RwinitError, match="a, b.*nonlinearity="):
-        init_module(_Custom())
-    done = init_module(_Custom(), "tanh")
-    assert [(r.nonlinearity, r.detected) for r in done] == [("tanh", False)] * 2
+def test_custom_forward_is_traced_with_fx():
+    assert detect_nonlinearities(_Traced()) == {"a": "elu:0.5", "b": "linear"}
+    report = init_module(_Traced(), gain=1.2)
+    assert [r.name for r in report] == ["a", "b"] and [r.fan_in for r in report] == [8, 16]
+    assert any("unused" in s and "never calls" in s for s in report.skipped)
+
+
+def test_untraceable_forward_needs_the_activations_and_keeps_the_readout_linear():
+    with pytest.raises(RwinitError, match=r"a, b .*activations=\[\.\.\.\].*nonlinearity="):
+        init_module(_Untraceable())
+    report = init_module(_Untraceable(), "tanh", seed=1, ci_halfwidth=0.02)
+    # the read-out does not get the hidden gain: it is linear, with its own exact gain
+    assert [(r.nonlinearity, r.detected) for r in report] == [("tanh", False),
+                                                             ("linear", False)]
+    assert report[0].gain != report[1].gain
+    assert report.gains == network_gains(Network([16, 16, 16], ["tanh", "linear"]), seed=1,
+                                         ci_halfwidth=0.02).layer_gains
+    given = init_module(_Untraceable(), activations=["relu", "tanh"], gain=1.0)
+    assert [r.nonlinearity for r in given] == ["relu", "tanh"]
+    with pytest.raises(RwinitError, match="one nonlinearity per weight layer"):
+        init_module(_Untraceable(), activations=["relu"])
+
+
+def test_convolutions_are_dense_layers_of_their_fan_in_and_say_so():
+    net = nn.Sequential(nn.Conv2d(3, 8, 3), nn.ReLU(), nn.Flatten(),
+                        nn.Linear(8 * 6 * 6, 10)).double()
+    report = init_module(net, seed=2, ci_halfwidth=0.02)
+    assert [(r.kind, r.fan_in) for r in report] == [("conv", 27), ("dense", 288)]
+    assert any("Conv2d" in a and "dense layer of fan-in 27" in a for a in report.approximations)
+    w = net[0].weight.detach().numpy().ravel()
+    assert abs(w.std() - report[0].std) < 5 * report[0].std / math.sqrt(2 * w.size)
+
+
+def test_lazy_layers_and_empty_modules_get_a_clear_message():
+    with pytest.raises(RwinitError, match="LazyLinear.*forward pass"):
+        init_module(nn.Sequential(nn.LazyLinear(10), nn.ReLU()))
+    with pytest.raises(RwinitError, match="no nn.Linear"):
+        init_module(nn.Sequential(nn.ReLU()))
+    with pytest.raises(RwinitError, match="no entry for 'relu'"):
+        init_module(nn.Sequential(nn.Linear(4, 4), nn.ReLU()), gain={"tanh": 1.0})
 
 
 def test_missing_torch_names_the_extra(monkeypatch):
