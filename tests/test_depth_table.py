@@ -24,7 +24,7 @@ def row(nl, width, depth, g, se, status="ok"):
                 seed=1, seconds=0.1, status=status, message="" if ok else "no root")
 
 
-def synthetic(g_of, widths=(16, 64), depths=(2, 8), stationary=True, drop=()):
+def synthetic(g_of, widths=(16, 64), depths=(2, 8, 500), stationary=True, drop=()):
     rows = [row("tanh", n, d, g_of(n, d), 0.01) for n in widths for d in depths
             if (n, d) not in drop]
     if stationary:
@@ -55,17 +55,21 @@ def test_beyond_the_deepest_row_it_goes_to_the_stationary_value_in_1_over_d():
         return 1.2 if d is None else 1.2 + 0.8 / d  # exactly linear in 1/D
 
     table = DepthTable(synthetic(g_of))
-    for D in (9, 20, 1000, 10**6):
+    for D in (501, 1000, 10**6):
         assert table.lookup("tanh", 16, D).g == pytest.approx(1.2 + 0.8 / D, rel=1e-12)
     assert table.lookup("tanh", 16, None).g == 1.2
     with pytest.raises(TableMissError, match="outside the depth table's depths"):
         table.lookup("tanh", 16, 1)
     no_stationary = DepthTable(synthetic(g_of, stationary=False))
     with pytest.raises(TableMissError, match="outside"):
-        no_stationary.lookup("tanh", 16, 9)
+        no_stationary.lookup("tanh", 16, 501)
     # the stationary column can come from another table
     joined = DepthTable(synthetic(g_of, stationary=False), stationary=synthetic(g_of))
-    assert joined.lookup("tanh", 16, 16).g == pytest.approx(1.25, rel=1e-12)
+    assert joined.lookup("tanh", 16, 1000).g == pytest.approx(1.2008, rel=1e-12)
+    # a table whose deep columns are missing does not bridge the gap to stationary
+    shallow = DepthTable(synthetic(g_of, depths=(2, 8)))
+    with pytest.raises(TableMissError, match="outside"):
+        shallow.lookup("tanh", 16, 50)
 
 
 def test_an_incomplete_column_is_not_used_and_gain_falls_back_to_computing():
@@ -76,8 +80,9 @@ def test_an_incomplete_column_is_not_used_and_gain_falls_back_to_computing():
     table = DepthTable(partial)
     assert table.depths("tanh") == (2, 8, None)
     assert table.lookup("tanh", 20, 5).g == pytest.approx(1.3)
-    # depth 16 needs the incomplete column 32 (and beyond 8 the stationary one is used)
-    assert table.lookup("tanh", 20, 16).source == "interpolated"
+    # depth 16 needs the incomplete column 32: a miss
+    with pytest.raises(TableMissError, match="outside"):
+        table.lookup("tanh", 20, 16)
     with pytest.raises(TableMissError, match="no complete depth column"):
         DepthTable(synthetic(g_of, depths=(2,), drop={(64, 2)})).lookup("tanh", 20, 2)
     # rwinit.gain: a miss computes (with a warning), a hit does not

@@ -19,9 +19,10 @@ arXiv:1412.6558, §3):
       t = (ln D − ln D_0) / (ln D_1 − ln D_0),   g = (1 − t) g_0 + t g_1,
 
   with SE = √(Σ_i w_i² SE_i²) over the (up to four) rows and their weights w_i;
-* beyond the deepest finite depth D_max, in 1/D between D_max and the stationary row
-  (1/D = 0): the forward transient adds a finite total bias to the walk, so the depth-D
-  gain approaches the stationary one as ~1/D. The stationary column may come from
+* beyond the deepest finite depth D_max (if D_max >= :data:`STATIONARY_FROM_DEPTH`), in
+  1/D between D_max and the stationary row (1/D = 0): the forward transient adds a
+  finite total bias to the walk, so the depth-D gain approaches the stationary one as
+  ~1/D. The stationary column may come from
   another table (the shipped stationary table, ``stationary=``) so that it is not
   computed twice.
 
@@ -46,6 +47,11 @@ from ..errors import RwinitError
 from ..validation import check_depth, check_model, check_nonnegative, check_width
 from .schema import describe_key
 from .table import GainTable, TableGain, TableMissError, normalise_nonlinearity
+
+#: The 1/D extension towards the stationary column starts only from a complete column at
+#: least this deep (where the 1/D form of the transient holds; a table whose deep
+#: columns are still missing then falls back to computing instead).
+STATIONARY_FROM_DEPTH: int = 500
 
 
 class DepthTable:
@@ -155,7 +161,7 @@ class DepthTable:
             i = next(k for k, d in enumerate(finite) if d > D)
             d0, d1 = finite[i - 1], finite[i]
             pair, t = (d0, d1), (math.log(D) - math.log(d0)) / (math.log(d1) - math.log(d0))
-        elif D > finite[-1] and None in columns:
+        elif D > finite[-1] >= STATIONARY_FROM_DEPTH and None in columns:
             d0 = finite[-1]
             pair, t = (d0, None), 1.0 - d0 / D  # linear in 1/D from 1/d0 to 0
         else:
@@ -189,4 +195,4 @@ def _combine(terms: list[tuple[float, dict[str, Any]]], nl: str, N: int, D: int 
                      neighbours=tuple(sorted({r["width"] for _, r in terms})))
 
 
-__all__ = ["DepthTable"]
+__all__ = ["STATIONARY_FROM_DEPTH", "DepthTable"]
