@@ -240,7 +240,7 @@ def plot(final: list[dict], curves: list[dict], budget: int) -> plt.Figure:
             mean = [np.mean([scale[task] * r["train_error"] for r in pts if r["depth"] == D])
                     for D in depths]
             ax.plot(depths, mean, "-", color=color(nl), lw=1.4,
-                    label=f"{nl}: mean of {len(seeds)} seeds")
+                    label=f"{nl}: mean of {len(seeds)} seeds (circles: each seed)")
             ok = [r for r in pts if not r["diverged"]]
             ax.plot([dx * r["depth"] for r in ok], [scale[task] * r["train_error"] for r in ok],
                     "o", color=color(nl), ms=4, mfc="none")
@@ -267,9 +267,17 @@ def plot(final: list[dict], curves: list[dict], budget: int) -> plt.Figure:
                 ax.plot([r["epoch"] for r in pts], [scale[task] * r["train_error"] for r in pts],
                         ls, color=shade, lw=1.2, label=f"D = {D}" if nl == "tanh" else None)
         ax.set(xlabel="epoch", ylabel=ylabel[task])
-        ax.set_title(f"{task}: curves, seed {seeds[0]} (solid tanh, dashed ReLU)",
-                     fontsize=10)
-        ax.set_ylim(bottom=0.0)
+        title = f"{task}: curves, seed {seeds[0]} (solid tanh, dashed ReLU)"
+        pts = [scale[task] * r["train_error"] for r in curves if r["task"] == task
+               and r["seed"] == seeds[0]]
+        later = [scale[task] * r["train_error"] for r in curves if r["task"] == task
+                 and r["seed"] == seeds[0] and r["epoch"] >= 1]
+        if later and max(pts) > 2 * max(later):  # an untrained network's huge error
+            ax.set_ylim(0.0, 1.1 * max(later))
+            title += f"\nepoch 0 up to {max(pts):.3g}, off scale"
+        else:
+            ax.set_ylim(bottom=0.0)
+        ax.set_title(title, fontsize=10)
         ax.legend(fontsize=9, ncol=2)
         panel_label(ax, "DE"[col])
     ax = axes[0, 2]
