@@ -27,6 +27,7 @@ from __future__ import annotations
 import math
 from pathlib import Path
 
+import matplotlib.pyplot as plt
 import numpy as np
 
 import rwinit
@@ -170,17 +171,18 @@ def _plot_gains(ax, rows: list[dict], curves: list[dict]) -> None:
     for value, text in ((1.0, "mean field: linear, tanh"), (math.sqrt(2), "mean field: ReLU √2")):
         ax.axhline(value, color="gray", lw=0.7, ls=":")
         ax.text(widths[0], value, text, fontsize=7, color="gray", ha="left", va="bottom")
-    dead = [r["width"] for r in rows if r["nonlinearity"] == "tanh" and r["note"]]
+    dead = [r["width"] for r in rows if r["nonlinearity"] == "tanh"
+            and isinstance(r["note"], str) and r["note"]]
     if dead:
         ax.text(0.03, 0.45, f"tanh (stationary): no driftless g for N ≤ {max(dead)}",
                 transform=ax.transAxes, fontsize=7, color=color("tanh"))
     ax.set_xscale("log")
     ax.set(xlabel="width N", ylabel="unbiased gain g*",
            title="g* against width (95% CI bars)")
-    ax.legend(fontsize=6.5, ncol=2, loc="upper right")
+    ax.legend(fontsize=8, ncol=2, loc="upper center", bbox_to_anchor=(0.5, -0.2))
 
 
-def _plot_growth(ax, rows: list[dict], marks: dict[str, rwinit.GainResult]) -> None:
+def _plot_growth(ax, rows: list[dict]) -> None:
     for nl in GROWTH_NONLINEARITIES:
         pts = [r for r in rows if r["nonlinearity"] == nl]
         g = np.array([r["gain"] for r in pts])
@@ -188,30 +190,35 @@ def _plot_growth(ax, rows: list[dict], marks: dict[str, rwinit.GainResult]) -> N
         sd = np.array([r["log_ratio_sd"] for r in pts])
         ax.plot(g, np.exp(m), color=color(nl), lw=1.5, label=nl)
         ax.fill_between(g, np.exp(m - sd), np.exp(m + sd), color=color(nl), alpha=0.2, lw=0)
-        ax.axvline(marks[nl].g, color=color(nl), ls="--", lw=1)
-        ax.text(marks[nl].g, 1.3, f" g*={marks[nl].g:.3f}", color=color(nl), fontsize=7,
+        g_star = pts[0]["g_star_depth_D"]
+        ax.axvline(g_star, color=color(nl), ls="--", lw=1)
+        ax.text(g_star, 1.3, f" g*={g_star:.3f}", color=color(nl), fontsize=8,
                 rotation=90, va="bottom")
     ax.axhline(1.0, color="gray", lw=0.7)
     ax.set_yscale("log")
     D = rows[0]["depth"]
     ax.set(xlabel="gain g", ylabel=r"$|\delta_0| / |\delta_D|$ (geometric mean)",
            title=f"growth of the error over D = {D} layers, N = {GROWTH_WIDTH}")
-    ax.legend(fontsize=8, title="network model, band ±1 s.d.", title_fontsize=7,
-              loc="upper left")
+    ax.legend(fontsize=9, title="network model, band ±1 s.d.", title_fontsize=8,
+              loc="lower right")
 
 
 def make(out: Path, options: Options) -> list[Path]:
     """Write figure2.png, figure2_gain.csv, figure2_curves.csv and figure2_growth.csv."""
     rows = gain_rows(options)
     curves = curve_rows(max(r["width"] for r in rows))
-    growth, marks = growth_rows(options)
-    files = [write_csv(out / "figure2_gain.csv", rows),
-             write_csv(out / "figure2_curves.csv", curves),
-             write_csv(out / "figure2_growth.csv", growth)]
+    growth, _ = growth_rows(options)
+    return [write_csv(out / "figure2_gain.csv", rows),
+            write_csv(out / "figure2_curves.csv", curves),
+            write_csv(out / "figure2_growth.csv", growth),
+            save(plot(rows, curves, growth), out / "figure2.png")]
+
+
+def plot(rows: list[dict], curves: list[dict], growth: list[dict]) -> plt.Figure:
+    """Both panels from the rows of the three tables (numbers, not strings)."""
     fig, (ax_a, ax_b) = figure(2, width=5.6, height=4.4)
     _plot_gains(ax_a, rows, curves)
     panel_label(ax_a, "A")
-    _plot_growth(ax_b, growth, marks)
+    _plot_growth(ax_b, growth)
     panel_label(ax_b, "B")
-    files.append(save(fig, out / "figure2.png"))
-    return files
+    return fig
