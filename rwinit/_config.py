@@ -42,6 +42,9 @@ DEFAULT_CI_HALFWIDTH: float = 0.005
 #: Samples of the solver's pilot run (its standard error sets the final sample count).
 PILOT_SAMPLES: int = 64
 
+#: A gain result warns when more than this fraction of its walks died or overflowed.
+LOST_FRACTION_WARNING: float = 0.1
+
 #: Largest sample count the adaptive solver will ask for.
 MAX_SAMPLES: int = 100_000
 

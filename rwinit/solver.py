@@ -400,6 +400,16 @@ def _staged(solve_once, samples: int | None, target: float):
     return res, not res["z"] * res["se"] > target
 
 
+def _warning(met: bool, res: dict, target: float, r: WalkResult) -> str:
+    """One sentence on what makes a result weaker than asked for, or ""."""
+    parts = [] if met else [_short_warning(res, target)]
+    lost = r.dead + r.overflowed
+    if lost > _config.LOST_FRACTION_WARNING * r.samples:
+        parts.append(f"{lost} of {r.samples} walks died ({r.dead}) or overflowed "
+                     f"({r.overflowed}); the estimate is conditional on survival")
+    return "; ".join(parts)
+
+
 def _short_warning(res: dict, target: float) -> str:
     return (f"the {100 * res['confidence']:.0f}% CI half-width {res['z'] * res['se']:.3g} "
             f"is wider than the target {target:g}: the sample count reached MAX_SAMPLES "
@@ -431,7 +441,7 @@ def _solve_homogeneous(walk_at, *, samples, target, confidence, seed, progress, 
         samples_without_cv=math.ceil(res["n"] * vrf) if math.isfinite(vrf) else res["n"],
         seconds=time.perf_counter() - t0, target_met=met, dead=r.dead,
         overflowed=r.overflowed, control_variates=control_variates and bool(r.controls),
-        warning="" if met else _short_warning(res, target))
+        warning=_warning(met, res, target, r))
 
 
 def solve_multiplier(
@@ -515,7 +525,7 @@ def solve_multiplier(
         samples_without_cv=math.ceil(res["n"] * vrf) if math.isfinite(vrf) else res["n"],
         seconds=time.perf_counter() - t0, target_met=met, dead=r.dead,
         overflowed=r.overflowed, control_variates=control_variates and bool(r.controls),
-        warning="" if met else _short_warning(res, target))
+        warning=_warning(met, res, target, r))
 
 
 def _root(ev: _Evaluator, n: int, g0: float, slope: float | None,
@@ -523,8 +533,8 @@ def _root(ev: _Evaluator, n: int, g0: float, slope: float | None,
     """Newton steps on the CRN secant slope from ``g0``; bracketing + Brent as fallback.
 
     The first step uses ``slope`` (a pilot's) when given, else a step of
-    NEWTON_FIRST_STEP·g0. Stops when the step is below ROOT_RTOL·g or a twentieth of
-    the current standard error of the root. Returns (root, last secant slope).
+    NEWTON_FIRST_STEP·g0. Stops when the step is below a twentieth of the current standard
+    error of the root (or 1e-12·g). Returns (root, last secant slope).
     """
     g_min, g_max = _config.GAIN_SEARCH_RANGE
     g0 = min(max(g0, g_min), g_max)
@@ -549,7 +559,9 @@ def _root(ev: _Evaluator, n: int, g0: float, slope: float | None,
         # at most a factor BRACKET_FACTOR² per step, inside the search range
         lo, hi = gb / _config.BRACKET_FACTOR**2, gb * _config.BRACKET_FACTOR**2
         gn = min(max(gn, lo, g_min), hi, g_max)
-        tol = max(_config.ROOT_RTOL * gb, 0.05 * se_b / slope if math.isfinite(se_b) else 0.0)
+        # converged when the next step is a twentieth of the root's standard error (or
+        # at rounding level): further digits would only be noise
+        tol = max(1e-12 * gb, 0.05 * se_b / slope if math.isfinite(se_b) else 0.0)
         if abs(gn - gb) <= tol:
             return gb, slope
         pts.append((gn, *ev.m(gn, n)))

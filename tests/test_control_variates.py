@@ -102,3 +102,72 @@ def test_standard_error_is_the_spread_of_the_estimates():
     spread, typical = np.std(gs, ddof=1), np.sqrt(np.mean(np.square(ses)))
     # the SD of a 60-sample standard deviation is about 9%: allow 4 of them
     assert abs(spread / typical - 1) < 0.4, (spread, typical)
+
+
+# --- results say what they cost and where they fall short --------------------------------
+
+
+def test_solve_multiplier_finds_the_exact_root_of_a_rectangular_linear_stack():
+    """One multiplier c on every gain of a linear paper-model stack: Σ_d E ln z_d = 0 at
+    2D ln c = −Σ_d [2 ln g_d + ψ(n_{d-1}/2) − ln(n_{d-1}/2)] (docs/design.md)."""
+    from scipy import special
+
+    from rwinit.solver import solve_multiplier
+
+    widths, gains = [6, 11, 4, 9], [0.9, 1.2, 1.1]
+    D = len(gains)
+    total = sum(2 * math.log(g) + special.digamma(n / 2) - math.log(n / 2)
+                for g, n in zip(gains, widths[:-1], strict=True))
+    truth = math.exp(-total / (2 * D))
+
+    def walk_at(c, samples, seed):
+        return simulate_layers(widths, "linear", [c * g for g in gains], model="paper",
+                               samples=samples, seed=seed)
+
+    res = solve_multiplier(walk_at, samples=2000, seed=5, start=1.0)
+    assert abs(res.g - truth) <= 4 * res.se, (res.g, truth, res.se)
+    assert res.evaluations >= 3 and res.samples == 2000 and res.target_met
+    assert res.variance_reduction > 1.0 and res.control_variates
+
+
+def test_short_of_target_is_reported(monkeypatch):
+    from rwinit import _config
+
+    monkeypatch.setattr(_config, "MAX_SAMPLES", 100)
+    r = optimal_gain("tanh", 16, 20, ci_halfwidth=1e-4, seed=2)
+    assert not r.target_met and r.samples == 100 and "MAX_SAMPLES" in r.warning
+    assert r.to_dict()["target_met"] is False
+
+
+def test_mostly_dead_walks_are_reported():
+    r = optimal_gain("relu", 3, 8, model="network", samples=400, seed=3)
+    assert r.dead > 40 and "died" in r.warning
+
+
+def test_statistics_are_streamed_beyond_the_per_sample_limit(monkeypatch):
+    """Past KEEP_SAMPLE_ARRAYS no per-sample array is kept; the estimates are the same."""
+    from rwinit import _config
+
+    kw = dict(gain=1.3, samples=300, seed=8)
+    full = simulate_walk("tanh", 8, 5, **kw)
+    monkeypatch.setattr(_config, "KEEP_SAMPLE_ARRAYS", 100)
+    streamed = simulate_walk("tanh", 8, 5, **kw)
+    assert streamed.sample_log_ratio is None and full.sample_log_ratio is not None
+    for name in ("drift", "drift_se", "drift_cv", "drift_cv_se"):
+        assert getattr(streamed, name) == pytest.approx(getattr(full, name), rel=1e-12)
+    np.testing.assert_array_equal(streamed.walk_mean, full.walk_mean)
+
+
+def test_cli_reports_the_variance_reduction():
+    import json
+    import subprocess
+    import sys
+
+    cmd = [sys.executable, "-m", "rwinit", "gain", "-f", "tanh", "-N", "12", "-D", "8",
+           "-M", "64", "-q"]
+    text = subprocess.run(cmd, capture_output=True, text=True, check=True).stdout
+    assert "control variates: variance" in text and "without them" in text
+    out = json.loads(subprocess.run([*cmd, "--json"], capture_output=True, text=True,
+                                    check=True).stdout)
+    assert out["control_variates"] is True and out["variance_reduction"] > 1.0
+    assert out["samples_without_cv"] >= out["samples"] and out["target_met"] is True
