@@ -142,15 +142,17 @@ def install(grace: float = GRACE) -> bool:
     """
     if _state["installed"] or threading.current_thread() is not threading.main_thread():
         return False
+    for signum in SIGNALS:
+        signal.signal(signum, _handler)
+    _state["installed"] = True
+    if sys.platform == "win32":  # pragma: no cover - wake-up fds must be sockets there
+        return True
     read_fd, write_fd = os.pipe()
     os.set_blocking(read_fd, False)
     os.set_blocking(write_fd, False)
-    for signum in SIGNALS:
-        signal.signal(signum, _handler)
     signal.set_wakeup_fd(write_fd, warn_on_full_buffer=False)
     threading.Thread(target=_watchdog, args=(read_fd, grace), name="rwinit-signal-watchdog",
                      daemon=True).start()
-    _state["installed"] = True
     return True
 
 
