@@ -13,6 +13,7 @@ from __future__ import annotations
 import math
 from pathlib import Path
 
+import matplotlib.pyplot as plt
 import numpy as np
 
 import rwinit
@@ -64,6 +65,12 @@ def rows(options: Options) -> list[dict]:
 def make(out: Path, options: Options) -> list[Path]:
     """Write weight_distributions.png and weight_distributions.csv."""
     data = rows(options)
+    return [write_csv(out / "weight_distributions.csv", data),
+            save(plot(data), out / "weight_distributions.png")]
+
+
+def plot(data: list[dict]) -> plt.Figure:
+    """The panels from the rows of :func:`rows` (numbers, not strings)."""
     names = list(dict.fromkeys(r["nonlinearity"] for r in data))
     fig, axes = figure(len(names), width=4.0, height=3.8)
     for i, (ax, nl) in enumerate(zip(np.atleast_1d(axes), names, strict=True)):
@@ -83,6 +90,5 @@ def make(out: Path, options: Options) -> list[Path]:
         ax.set_xticks(widths, [str(w) for w in widths])
         ax.minorticks_off()
         panel_label(ax, "ABC"[i])
-    np.atleast_1d(axes)[0].legend(fontsize=7)
-    return [write_csv(out / "weight_distributions.csv", data),
-            save(fig, out / "weight_distributions.png")]
+    np.atleast_1d(axes)[0].legend(fontsize=9)
+    return fig
