@@ -132,6 +132,16 @@ def test_gains_are_network_gains_of_the_architecture_read_from_the_module():
     assert "E ln|δ_d|/|δ_D|" in str(report) and "pytorch" in str(report)
 
 
+def test_a_sample_batch_sets_the_input_statistics():
+    gen = torch.Generator().manual_seed(0)
+    sample = 0.3 + 0.8 * torch.randn(64, 8, generator=gen, dtype=torch.float64)
+    net = nn.Sequential(nn.Linear(8, 32), nn.Tanh(), nn.Linear(32, 4))
+    report = init_module(net, sample=sample, seed=5, ci_halfwidth=0.02)
+    expected = Network([8, 32, 4], ["tanh", "linear"]).with_input_batch(sample.numpy())
+    assert report.result.network == expected
+    assert report.gains == network_gains(expected, seed=5, ci_halfwidth=0.02).layer_gains
+
+
 def test_std_is_gain_over_sqrt_fan_in_not_over_fan_in():
     layer = nn.Linear(400, 300)  # weight (out, in) = (300, 400): fan_in = 400
     gen = torch.Generator().manual_seed(0)

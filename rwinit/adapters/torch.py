@@ -399,7 +399,8 @@ def init_module(module: Any, nonlinearity: str | None = None, *,
     input_mean, input_var : float
         Per-entry statistics of the inputs (default: unit variance).
     sample : torch.Tensor, optional
-        A batch of inputs; its mean and variance replace ``input_mean``/``input_var``.
+        A batch of inputs (samples, n_0); its per-dimension mean and variance replace
+        ``input_mean``/``input_var`` (:meth:`rwinit.network.Network.with_input_batch`).
     generator : torch.Generator, optional
         For reproducible weights.
     zero_bias : bool
@@ -425,11 +426,11 @@ def init_module(module: Any, nonlinearity: str | None = None, *,
                           "to initialize")
     specs, notes, skipped = _specs(module, reading, nonlinearity, activations)
     if sample is not None:
-        s = torch.as_tensor(sample).detach().double()
-        input_mean, input_var = float(s.mean()), float(s.var())
+        batch = torch.as_tensor(sample).detach().double().cpu()
+        sample = batch.reshape(len(batch), -1).numpy()
     report = plan(specs, gain=gain, model=model, per_layer=per_layer, seed=seed,
                   ci_halfwidth=ci_halfwidth, cache=cache, input_mean=input_mean,
-                  input_var=input_var, approximations=notes, skipped=skipped)
+                  input_var=input_var, sample=sample, approximations=notes, skipped=skipped)
     modules = dict(module.named_modules())
     with torch.no_grad():
         for rec in report:
