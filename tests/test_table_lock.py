@@ -237,3 +237,32 @@ def test_a_killed_writers_lock_file_and_temporaries_do_not_block_or_linger(tmp_p
     table = build_table(make_grid("linear", "4"), out, samples=64, workers=0)
     assert len(table) == 1
     assert sorted(p.name for p in tmp_path.iterdir()) == ["t.csv"]
+
+
+def test_a_service_that_is_not_a_dask_scheduler_is_one_line(tmp_path, capsys):
+    pytest.importorskip("distributed")
+    import socket
+    import threading
+
+    server = socket.create_server(("127.0.0.1", 0))
+    port = server.getsockname()[1]
+
+    def answer() -> None:  # an HTTP server, say
+        with contextlib.suppress(OSError):
+            while True:
+                conn, _ = server.accept()
+                with conn:
+                    conn.sendall(b"HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\n\r\n" * 4)
+                    time.sleep(0.2)
+
+    threading.Thread(target=answer, daemon=True).start()
+    try:
+        t0 = time.perf_counter()
+        code = main(["table", "-f", "linear", "-N", "4", "-q", "--out", str(tmp_path / "t.csv"),
+                     "--scheduler", f"127.0.0.1:{port}"])
+        seconds = time.perf_counter() - t0
+    finally:
+        server.close()
+    err = capsys.readouterr().err
+    assert code == 2 and "no Dask scheduler answers there" in err and _one_line(err), err
+    assert seconds < 15 and list(tmp_path.iterdir()) == []

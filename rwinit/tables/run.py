@@ -154,6 +154,34 @@ def check_scheduler(address: str, probe: bool = True) -> str:
     return f"{scheme}://{match['host']}:{port}"
 
 
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return f"{type(exc).__name__}: {text.splitlines()[0]}" if text else type(exc).__name__
+
+
+def _check_handshake(scheduler: str, address: str) -> None:
+    """Open one Dask comm to ``address`` (it exchanges handshakes) within
+    :data:`SCHEDULER_PROBE_TIMEOUT` seconds, so that a service that is not a Dask
+    scheduler is refused in one line, before a ``Client`` (whose clean-up would wait
+    60 s) exists."""
+    import asyncio
+
+    from distributed.comm import connect
+
+    async def probe() -> None:
+        comm = await asyncio.wait_for(connect(address, timeout=SCHEDULER_PROBE_TIMEOUT),
+                                      2 * SCHEDULER_PROBE_TIMEOUT)
+        await comm.close()
+
+    try:
+        asyncio.run(probe())
+    except Exception as exc:  # MemoryError on garbage, timeouts, comm errors
+        why = ("it does not speak the Dask protocol" if isinstance(exc, MemoryError)
+               else _first_line(exc))
+        raise RwinitError(f"cannot connect to Dask scheduler {scheduler!r}: no Dask "
+                          f"scheduler answers there ({why})") from None
+
+
 def make_executor(workers: int | None = None, scheduler: str | None = None,
                   worker_wait: float = DASK_WORKER_WAIT,
                   ) -> tuple[futures.Executor, Callable[[], None]]:
@@ -176,12 +204,13 @@ def make_executor(workers: int | None = None, scheduler: str | None = None,
             raise RwinitError("--scheduler needs Dask distributed; "
                               "pip install rwinit[dask]") from None
         address = check_scheduler(scheduler)
+        if not address.startswith("inproc://"):
+            _check_handshake(scheduler, address)
         try:
             client = Client(address, timeout=DASK_CONNECT_TIMEOUT, set_as_default=False)
-        except (OSError, TimeoutError, ValueError) as exc:
+        except Exception as exc:  # distributed raises many kinds; all mean "no scheduler"
             raise RwinitError(f"cannot connect to Dask scheduler {scheduler!r}: "
-                              f"{str(exc).splitlines()[0] if str(exc) else type(exc).__name__}"
-                              ) from None
+                              f"{_first_line(exc)}") from None
         try:
             client.wait_for_workers(1, timeout=worker_wait)
         except (OSError, TimeoutError):
