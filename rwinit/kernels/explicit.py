@@ -33,7 +33,7 @@ import numba as nb
 import numpy as np
 
 from ..weights import draw_standard_weights
-from .lanes import ALIVE, DEAD, OVERFLOW  # noqa: F401  (the shared status codes)
+from .lanes import ALIVE, DEAD, OVERFLOW, record_sample
 
 
 @nb.njit(cache=True, nogil=True)
@@ -51,6 +51,101 @@ def _norm(v):  # pragma: no cover - compiled
     for i in range(m, n):
         s0 += v[i] * v[i]
     return math.sqrt((s0 + s1) + (s2 + s3))
+
+
+# --- one equation each (docs/design.md §Explicit sampler, §Rotational sampler) --------
+
+
+@nb.njit(cache=True, nogil=True)
+def standard_normals(rng, v):  # pragma: no cover - compiled
+    """v ← ζ ~ N(0, I)."""
+    for i in range(v.size):
+        v[i] = rng.standard_normal()
+
+
+@nb.njit(cache=True, nogil=True)
+def explicit_forward(w, x, gain, a):  # pragma: no cover - compiled
+    """a = g W x for a drawn standard W (entries of variance 1/N)."""
+    N = x.size
+    for i in range(N):
+        acc = 0.0
+        for j in range(N):
+            acc += w[i, j] * x[j]
+        a[i] = gain * acc
+
+
+@nb.njit(cache=True, nogil=True)
+def rotational_forward(rng, x, nx, sigma, a, xi, xhat, keep):  # pragma: no cover
+    """a = σ|x| ξ (W x ~ N(0, σ²|x|² I)); keep ξ and x̂ = x/|x| for the network model."""
+    inv_nx = 1.0 / nx if nx > 0.0 else 0.0
+    for i in range(x.size):
+        z = rng.standard_normal()
+        a[i] = sigma * nx * z
+        if keep:
+            xi[i] = z
+            xhat[i] = x[i] * inv_nx
+
+
+@nb.njit(cache=True, nogil=True)
+def add_bias(rng, a, bias_std):  # pragma: no cover - compiled
+    """a += b ζ, ζ ~ N(0, I)."""
+    for i in range(a.size):
+        a[i] += bias_std * rng.standard_normal()
+
+
+@nb.njit(cache=True, nogil=True)
+def activate(act, dact, dact_of_output, param, a, x, deriv):  # pragma: no cover
+    """x = f(a), deriv = f'(a) (from f(a) where f' is written through the output)."""
+    for i in range(a.size):
+        y = act(a[i], param)
+        deriv[i] = dact(y if dact_of_output else a[i], param)
+        x[i] = y
+
+
+@nb.njit(cache=True, nogil=True)
+def explicit_backward(w, u, gain, v):  # pragma: no cover - compiled
+    """v = g Wᵀ u."""
+    N = u.size
+    for j in range(N):
+        v[j] = 0.0
+    for i in range(N):
+        ui = u[i]
+        if ui != 0.0:
+            for j in range(N):
+                v[j] += w[i, j] * ui
+    for j in range(N):
+        v[j] *= gain
+
+
+@nb.njit(cache=True, nogil=True)
+def rotational_backward(rng, u, nu, sigma, xi, xhat, network, eta, v):  # pragma: no cover
+    """v = σ|u| η (paper, or a dead forward x̂ = 0), else
+    v = σ[(ξ·u) x̂ + |u|(I − x̂x̂ᵀ)η] (network: W given W x)."""
+    standard_normals(rng, eta)
+    N = u.size
+    if network:
+        c = 0.0
+        p = 0.0
+        for i in range(N):
+            c += xi[i] * u[i]
+            p += xhat[i] * eta[i]
+        for i in range(N):
+            v[i] = sigma * (c * xhat[i] + nu * (eta[i] - p * xhat[i]))
+    else:
+        for i in range(N):
+            v[i] = sigma * nu * eta[i]
+
+
+@nb.njit(cache=True, nogil=True)
+def unit_vector(rng, v):  # pragma: no cover - compiled
+    """v ← a random unit vector."""
+    standard_normals(rng, v)
+    r = _norm(v)
+    for i in range(v.size):
+        v[i] /= r
+
+
+# --- the kernel ---------------------------------------------------------------------------
 
 
 @nb.njit(cache=True, nogil=True)
@@ -89,17 +184,18 @@ def walk_chunk(  # pragma: no cover - compiled
 ):
     """Run ``n_samples`` walks; write Welford sums and per-sample results; return alive count.
 
-    Layers are indexed d = 0 … n_total-1 bottom to top (layer d+1 of DESIGN.md). The
-    measured layers are d in [n_forward_burn, n_forward_burn + n_layers); step j = 0 …
-    n_layers-1 of the walk is the j-th measured layer counted from the top, so that
+    Layers are indexed d = 0 … n_total-1 bottom to top. The measured layers are d in
+    [n_forward_burn, n_forward_burn + n_layers); step j = 0 … n_layers-1 of the walk is
+    the j-th measured layer counted from the top, so that
     walk[j] = ln(|δ after j+1 measured layers| / |δ entering the measured block|).
 
     A layer that kills the walk (δ = 0: every unit it back-propagates through is off)
     ends the sample unless ``restart_dead``; then (the stationary variant) the layer is
-    left out of the statistics — the walk is conditioned on k >= 1 layer by layer, as
-    DESIGN.md §2 asks — and the walk continues from a fresh isotropic δ (and, for a
-    renormalised forward pass that died, a fresh isotropic x). ``sample_deaths`` counts
-    the killing layers of each sample, ``sample_layers`` the layers it contributed.
+    left out of the statistics — the walk is conditioned on k >= 1 layer by layer
+    (docs/design.md §Dead and overflowing walks) — and the walk continues from a fresh
+    isotropic δ (and, for a renormalised forward pass that died, a fresh isotropic x).
+    ``sample_deaths`` counts the killing layers of each sample, ``sample_layers`` the
+    layers it contributed.
     """
     N = width
     n_total = n_forward_burn + n_layers + n_backward_burn
@@ -117,72 +213,48 @@ def walk_chunk(  # pragma: no cover - compiled
     xnorm = np.empty(n_total)
     wbuf = np.empty((n_total if (explicit and network_model) else 1, N, N))
     wtmp = np.empty((N, N))
-    lz = np.empty(n_layers)
-    lz_ok = np.empty(n_layers, dtype=np.bool_)
+    lz = np.empty((max(n_layers, 1), 1))
+    lz_ok = np.empty((max(n_layers, 1), 1), dtype=np.bool_)
+    empty = np.empty(0)
     n_alive = 0
 
     for s in range(n_samples):
-        status = 0
+        status = ALIVE
         deaths = 0
-        for i in range(N):
-            x[i] = rng.standard_normal()
+        standard_normals(rng, x)
         # ---- forward pass ----
         for d in range(n_total):
             nx = _norm(x)
             if restart_dead and renormalise_forward and nx == 0.0:
                 # the forward pass died (all units off): condition on survival
-                for i in range(N):
-                    x[i] = rng.standard_normal()
+                standard_normals(rng, x)
                 nx = _norm(x)
             if not math.isfinite(nx):
-                status = 2
+                status = OVERFLOW
                 nx = 0.0
-                for i in range(N):
-                    x[i] = 0.0
+                x[:] = 0.0
             xnorm[d] = nx
             if explicit:
                 w = wbuf[d] if network_model else wtmp
                 draw_standard_weights(rng, weight_code, sparsity, trunc_cutoff, trunc_std, w)
-                for i in range(N):
-                    acc = 0.0
-                    for j in range(N):
-                        acc += w[i, j] * x[j]
-                    a[i] = gain * acc
+                explicit_forward(w, x, gain, a)
             else:
-                inv_nx = 1.0 / nx if nx > 0.0 else 0.0
-                for i in range(N):
-                    z = rng.standard_normal()
-                    a[i] = sigma * nx * z
-                    if keep_fast:
-                        xi[d, i] = z
-                        xhat[d, i] = x[i] * inv_nx
+                k = d if keep_fast else 0
+                rotational_forward(rng, x, nx, sigma, a, xi[k], xhat[k], keep_fast)
             if bias_std > 0.0:
-                for i in range(N):
-                    a[i] += bias_std * rng.standard_normal()
-            for i in range(N):
-                y = act(a[i], act_param)
-                deriv[d, i] = dact(y if dact_of_output else a[i], act_param)
-                x[i] = y
+                add_bias(rng, a, bias_std)
+            activate(act, dact, dact_of_output, act_param, a, x, deriv[d])
             if renormalise_forward:
                 # exact for positively homogeneous f without bias: f'(c a) = f'(a)
                 nx2 = _norm(x)
                 if nx2 > 0.0 and math.isfinite(nx2):
-                    inv = 1.0 / nx2
-                    for i in range(N):
-                        x[i] *= inv
+                    x /= nx2
         # ---- backward pass ----
-        for i in range(N):
-            delta[i] = rng.standard_normal()
-        nd = _norm(delta)
-        for i in range(N):
-            delta[i] /= nd
-        for j in range(n_layers):
-            lz_ok[j] = False
-        d_stop = n_forward_burn
-        for d in range(n_total - 1, d_stop - 1, -1):
+        unit_vector(rng, delta)
+        lz_ok[:, 0] = False
+        for d in range(n_total - 1, n_forward_burn - 1, -1):
             for i in range(N):
                 u[i] = deriv[d, i] * delta[i]
-            nu = _norm(u)
             if explicit:
                 if network_model:
                     w = wbuf[d]
@@ -191,76 +263,37 @@ def walk_chunk(  # pragma: no cover - compiled
                     draw_standard_weights(
                         rng, weight_code, sparsity, trunc_cutoff, trunc_std, w
                     )
-                for j in range(N):
-                    v[j] = 0.0
-                for i in range(N):
-                    ui = u[i]
-                    if ui != 0.0:
-                        for j in range(N):
-                            v[j] += w[i, j] * ui
-                for j in range(N):
-                    v[j] *= gain
+                explicit_backward(w, u, gain, v)
             else:
-                for i in range(N):
-                    eta[i] = rng.standard_normal()
-                if network_model and xnorm[d] > 0.0:
-                    # W given W x: the part along x is known, the rest is fresh Gaussian
-                    c = 0.0
-                    p = 0.0
-                    for i in range(N):
-                        c += xi[d, i] * u[i]
-                        p += xhat[d, i] * eta[i]
-                    for i in range(N):
-                        v[i] = sigma * (c * xhat[d, i] + nu * (eta[i] - p * xhat[d, i]))
-                else:
-                    for i in range(N):
-                        v[i] = sigma * nu * eta[i]
+                k = d if keep_fast else 0
+                rotational_backward(rng, u, _norm(u), sigma, xi[k], xhat[k],
+                                    network_model and xnorm[d] > 0.0, eta, v)
             r = _norm(v)
-            if status == 0 and (r == 0.0 or not math.isfinite(r)):
+            if status == ALIVE and (r == 0.0 or not math.isfinite(r)):
                 deaths += 1
                 if restart_dead:
-                    for i in range(N):
-                        delta[i] = rng.standard_normal()
-                    nd = _norm(delta)
-                    for i in range(N):
-                        delta[i] /= nd
+                    unit_vector(rng, delta)
                     continue
-                status = 1
-            if status == 0:
-                inv_r = 1.0 / r
+                status = DEAD
+            if status == ALIVE:
                 for i in range(N):
-                    delta[i] = v[i] * inv_r
+                    delta[i] = v[i] / r
                 if d < n_forward_burn + n_layers:
                     j = n_forward_burn + n_layers - 1 - d
-                    lz[j] = 2.0 * math.log(r)
-                    lz_ok[j] = True
+                    lz[j, 0] = 2.0 * math.log(r)
+                    lz_ok[j, 0] = True
+        # ---- statistics ----
         sample_status[s] = status
         sample_deaths[s] = deaths
-        if status != 0:
+        path = paths[s] if s < n_paths else empty
+        if status != ALIVE:
             sample_log_ratio[s] = np.nan
             sample_layers[s] = 0
-            if s < n_paths:
-                for j in range(n_layers + 1):
-                    paths[s, j] = np.nan
+            path[:] = np.nan
             continue
         n_alive += 1
-        cum = 0.0
-        used = 0
-        if s < n_paths:
-            paths[s, 0] = 0.0
-        for j in range(n_layers):
-            if lz_ok[j]:
-                used += 1
-                cum += 0.5 * lz[j]
-                log_z_count[j] += 1.0
-                dl = lz[j] - log_z_mean[j]
-                log_z_mean[j] += dl / log_z_count[j]
-                log_z_m2[j] += dl * (lz[j] - log_z_mean[j])
-            if s < n_paths:
-                paths[s, j + 1] = cum
-            dw = cum - walk_mean[j]
-            walk_mean[j] += dw / n_alive
-            walk_m2[j] += dw * (cum - walk_mean[j])
-        sample_log_ratio[s] = cum
+        w_s, used = record_sample(lz, lz_ok, 0, n_layers, n_alive, log_z_count, log_z_mean,
+                                  log_z_m2, walk_mean, walk_m2, path)
+        sample_log_ratio[s] = w_s
         sample_layers[s] = used
     return n_alive
