@@ -54,24 +54,22 @@ def test_a_second_writer_is_refused_while_the_first_holds_the_lock(tmp_path, cap
 
 
 def test_concurrent_resume_is_refused_and_rows_of_both_runs_survive(tmp_path):
-    first = _cli("-f", "tanh,softplus", "-N", "16,32,64", "--workers", "0", *FAST,
-                 "--out", "c.csv", cwd=tmp_path)
+    slow = ["--samples", "1024", "--seed", "11", "-q", "--workers", "0", "--out", "c.csv"]
+    first = _cli("-f", "tanh,relu", "-N", "16,32,64", *slow, cwd=tmp_path)
     deadline = time.monotonic() + 120
     while not (tmp_path / "c.csv").exists() and time.monotonic() < deadline:
         time.sleep(0.05)
     assert first.poll() is None, first.communicate()
-    second = _cli("-f", "silu", "-N", "16", "--workers", "0", *FAST,
-                  "--resume", "--out", "c.csv", cwd=tmp_path)
+    second = _cli("-f", "linear", "-N", "16", *slow, "--resume", cwd=tmp_path)
     _, err = second.communicate(timeout=120)
     assert second.returncode == 2 and "is being written by process" in err, err
     assert _one_line(err)
     assert first.wait(timeout=300) == 0, first.communicate()
     # after the first run, the same resume merges its rows into the file
-    again = _cli("-f", "silu", "-N", "16", "--workers", "0", *FAST,
-                 "--resume", "--out", "c.csv", cwd=tmp_path)
+    again = _cli("-f", "linear", "-N", "16", *slow, "--resume", cwd=tmp_path)
     assert again.wait(timeout=300) == 0, again.communicate()
     table = GainTable.load(tmp_path / "c.csv")
-    assert sorted(table.nonlinearities()) == ["silu", "softplus", "tanh"]
+    assert sorted(table.nonlinearities()) == ["linear", "relu", "tanh"]
     assert len(table) == 7
     assert sorted(p.name for p in tmp_path.iterdir()) == ["c.csv"]
 
