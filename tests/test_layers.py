@@ -149,3 +149,24 @@ def test_user_registered_nonlinearity_in_both_samplers_and_naive(model, bias):
                  (rot.sample_log_ratio, exp.sample_log_ratio)):
         assert _means_agree(a, b)
         assert _ks_p(a, b) > KS_P_MIN
+
+
+def test_nonlinearity_defined_inside_a_function_runs_without_a_disk_cache():
+    """Functions Numba cannot import by name (here: defined in a function) get the same
+    specialised kernel, compiled in memory; the walk is the module-level one's."""
+    from rwinit.kernels.factory import _importable
+
+    def local_softsign(x, p):
+        return x / (1.0 + abs(x))
+
+    def local_softsign_prime(x, p):
+        return 1.0 / ((1.0 + abs(x)) * (1.0 + abs(x)))
+
+    assert not _importable(local_softsign) and _importable(_softsign)
+    rwinit.register_nonlinearity("test_local_softsign", local_softsign, local_softsign_prime,
+                                 overwrite=True)
+    rwinit.register_nonlinearity("test_softsign", _softsign, _softsign_prime, overwrite=True)
+    kw = dict(gain=1.6, samples=64, seed=3, model="network")
+    a = simulate_walk("test_local_softsign", 7, 5, **kw)
+    b = simulate_walk("test_softsign", 7, 5, **kw)
+    np.testing.assert_allclose(a.sample_log_ratio, b.sample_log_ratio, rtol=1e-12)
