@@ -128,8 +128,17 @@ def weight_code(distribution: str) -> int:
 
 
 def check_sparsity(distribution: str, sparsity: int | None, fan_in: int) -> int:
-    """Validate k for the sparse distribution (1 <= k <= fan_in); 0 for the others."""
+    """Validate k for the sparse distribution (1 <= k <= fan_in); 0 for the others.
+
+    A k given with another distribution is refused, naming both (it would otherwise be
+    ignored silently; docs/design.md §Input validation and resources).
+    """
     if distribution != "sparse":
+        if sparsity is not None:
+            raise RwinitError(
+                f"sparsity (non-zeros per unit, here {sparsity!r}) applies only to sparse "
+                f"weights, not {distribution!r}: drop the sparsity or choose sparse weights"
+            )
         return 0
     if sparsity is None:
         raise RwinitError("the sparse weight distribution needs sparsity=k (non-zeros per unit)")

@@ -130,11 +130,28 @@ def test_bad_input_messages_name_the_problem(bad_input_runs):
 
 
 def test_json_never_prints_nan():
-    """Dead walks leave NaN in SEs; JSON must carry null, not the invalid token NaN."""
-    p = rwinit_cli("walk", "-f", "relu", "-N", "1", "-D", "4", "-g", "1", "-M", "2", "-q",
+    """Dead walks leave NaN in SEs; JSON must carry null, not the invalid token NaN.
+
+    Half the ReLU walks at N = 1 die per layer: of 40 samples over 4 layers a few survive
+    (too few in some chunks for a batch-means SE), so some SEs are NaN.
+    """
+    p = rwinit_cli("walk", "-f", "relu", "-N", "1", "-D", "4", "-g", "1", "-M", "40", "-q",
                    "--json")
     assert p.returncode == 0, p.stderr
     assert "NaN" not in p.stdout and "Infinity" not in p.stdout
     out = json.loads(p.stdout)
-    assert out["dead"] + out["samples_used"] == 2
+    assert out["dead"] + out["samples_used"] == 40
+    assert out["samples_used"] >= 2
     assert all(v is None or math.isfinite(v) for v in out["log_z_mean"])
+    assert any(v is None for v in out["walk_var_se"] + out["log_z_var_se"])
+
+
+def test_walk_where_every_sample_dies_is_refused_not_a_nan_table():
+    """No statistics exist when fewer than two walks survive: one line, exit 2, no table."""
+    p = rwinit_cli("walk", "-f", "relu", "-N", "1", "-D", "4", "-g", "1", "-M", "2", "-q",
+                   "--json")
+    assert p.returncode == 2
+    assert p.stdout == ""
+    assert p.stderr.strip() == ("rwinit walk: error: only 0 of 2 walks survived (2 died, "
+                                "0 overflowed) at g=1: no statistics; use a larger width, a "
+                                "smaller depth or another gain")

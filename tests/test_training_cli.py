@@ -88,3 +88,40 @@ def test_bad_mnist_dir_names_files(tmp_path):
     proc = _run(*BASE, "--dataset", "mnist", "--data-dir", str(tmp_path))
     assert proc.returncode == 2
     assert "train-images-idx3-ubyte" in proc.stderr and str(tmp_path) in proc.stderr
+
+
+def test_disk_full_during_training_keeps_the_run(tmp_path, monkeypatch, capsys):
+    """The history folder passes the up-front probe, then the disk fills: training goes
+    on, the summary still reaches stdout, and one stderr line says the history was not
+    written (exit 2). No temporary file is left."""
+    import errno
+    import os
+
+    import rwinit.training.loop as loop
+    from rwinit.cli import main
+
+    def full(path, text):
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+    monkeypatch.setattr(loop, "atomic_write_text", full)
+    hist = tmp_path / "h.json"
+    status = main(["train", *BASE, "--gain", "1.2", "--json", "--history", str(hist)])
+    out, err = capsys.readouterr()
+    assert status == 2
+    summary = json.loads(out)
+    assert summary["epochs"] == 2 and len(summary["history"]) == 3
+    assert err.strip() == (f"rwinit train: error: cannot write the history {hist}: No space "
+                           "left on device; the run's summary is on standard output")
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_history_suffix_sets_the_format(tmp_path):
+    """.json holds the summary, .csv one row per epoch; anything else is refused up front."""
+    for name in ("h.json", "h.csv"):
+        proc = _run(*BASE, "--gain", "1.2", "--history", str(tmp_path / name))
+        assert proc.returncode == 0, proc.stderr
+    assert json.loads((tmp_path / "h.json").read_text())["epochs"] == 2
+    assert (tmp_path / "h.csv").read_text().splitlines()[0].startswith("epoch,step,loss")
+    proc = _run(*BASE, "--gain", "1.2", "--history", str(tmp_path / "h.txt"))
+    assert proc.returncode == 2 and "must end in .json or .csv" in proc.stderr
+    assert not (tmp_path / "h.txt").exists()

@@ -18,11 +18,31 @@ from collections.abc import Sequence
 from ..errors import RwinitError
 
 #: Sub-command modules, in the order ``rwinit --help`` lists them.
-COMMAND_MODULES: tuple[str, ...] = ("gain", "walk", "train", "figures", "table", "export")
+COMMAND_MODULES: tuple[str, ...] = ("gain", "walk", "net", "train", "figures", "table",
+                                     "export")
 
 
 class _Parser(argparse.ArgumentParser):
-    """An ArgumentParser whose error is one line (no usage block) and exit status 2."""
+    """An ArgumentParser whose error is one line (no usage block) and exit status 2.
+
+    ``--help`` shows the defaults; a sub-command's misspelled option is named with the
+    closest valid one before anything else is parsed (``_common.unknown_option_message``).
+    """
+
+    def __init__(self, *args, **kwargs) -> None:
+        from ._common import DefaultsHelpFormatter
+
+        kwargs.setdefault("formatter_class", DefaultsHelpFormatter)
+        super().__init__(*args, **kwargs)
+
+    def parse_known_args(self, args=None, namespace=None):  # type: ignore[override]
+        if self._subparsers is None and args is not None:  # a sub-command's own parser
+            from ._common import unknown_option_message
+
+            message = unknown_option_message(self, args)
+            if message:
+                self.error(message)
+        return super().parse_known_args(args, namespace)
 
     def error(self, message: str) -> None:  # type: ignore[override]
         self.exit(2, f"{self.prog}: error: {message}\n")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 
 from ..solver import METHODS, optimal_gain
-from ._common import add_walk_options, emit_json, float_arg
+from ._common import add_walk_options, check_walk_options, emit_json, float_arg
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -15,14 +15,18 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         description="Solve for the gain g that makes the walk of ln|δ| driftless.",
     )
     add_walk_options(p, default_samples=None)
-    p.add_argument("--method", default="auto", metavar="|".join(METHODS))
+    p.add_argument("--method", default="auto", metavar="|".join(METHODS),
+                   help="auto picks exact (linear; relu with --model paper), homogeneous "
+                   "(relu, leaky_relu) or root; paper-formula: the paper's approximation")
     p.add_argument("--ci-halfwidth", type=float_arg("ci-halfwidth"), metavar="H",
-                   help="target 95%% CI half-width when --samples is not given (0.005)")
+                   help="target 95%% CI half-width when --samples is not given "
+                   "(default: 0.005)")
     p.add_argument("--json", action="store_true", help="one JSON object on stdout")
     p.set_defaults(handler=run)
 
 
 def run(args: argparse.Namespace) -> int:
+    check_walk_options(args)
     result = optimal_gain(
         args.nonlinearity, args.width, args.depth, model=args.model, weights=args.weights,
         bias_std=args.bias_std, sparsity=args.sparsity, samples=args.samples,

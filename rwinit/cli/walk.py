@@ -8,7 +8,7 @@ import sys
 
 from ..errors import RwinitError
 from ..walk import SAMPLERS, simulate_walk
-from ._common import add_walk_options, emit_json, float_arg, int_arg
+from ._common import add_walk_options, check_walk_options, emit_json, float_arg, int_arg
 
 _COLUMNS = ("layer", "log_z_mean", "log_z_mean_se", "log_z_var", "log_z_var_se",
             "walk_mean", "walk_mean_se", "walk_var", "walk_var_se")
@@ -21,9 +21,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         description="Sample the walk of ln|δ| at gain g and print per-layer statistics.",
     )
     add_walk_options(p, default_samples=1000)
-    p.add_argument("--gain", "-g", required=True, type=float_arg("gain"), metavar="G")
-    p.add_argument("--sampler", default="auto", metavar="|".join(SAMPLERS))
-    p.add_argument("--format", default="table", choices=("table", "csv", "json"))
+    p.add_argument("--gain", "-g", required=True, type=float_arg("gain"), metavar="G",
+                   help="the gain g; weights have std g/sqrt(N)")
+    p.add_argument("--sampler", default="auto", metavar="|".join(SAMPLERS),
+                   help="auto: rotational (O(N) per layer) for gaussian weights, explicit "
+                   "matrices otherwise")
+    p.add_argument("--format", choices=("table", "csv", "json"),
+                   help="output format (default: table)")
     p.add_argument("--json", action="store_true", help="same as --format json")
     p.add_argument("--every", type=int_arg("every"), metavar="K",
                    help="table format: print every K-th layer (default: about 40 rows)")
@@ -33,13 +37,25 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     if args.every is not None and args.every < 1:
         raise RwinitError(f"every must be a whole number >= 1, got {args.every}")
+    if args.json and args.format not in (None, "json"):
+        raise RwinitError(f"--json and --format {args.format} conflict: give one of them")
+    if args.every is not None and (args.json or args.format not in (None, "table")):
+        raise RwinitError("--every applies only to --format table")
+    check_walk_options(args)
     result = simulate_walk(
         args.nonlinearity, args.width, args.depth, gain=args.gain, model=args.model,
         weights=args.weights, sampler=args.sampler, samples=args.samples, seed=args.seed,
         bias_std=args.bias_std, sparsity=args.sparsity, threads=args.threads,
         progress=not args.quiet,
     )
-    fmt = "json" if args.json else args.format
+    if result.samples_used < 2:
+        # no mean or variance exists: say so rather than print a table of NaN
+        raise RwinitError(
+            f"only {result.samples_used} of {result.samples} walks survived ({result.dead} "
+            f"died, {result.overflowed} overflowed) at g={result.gain:g}: no statistics; "
+            "use a larger width, a smaller depth or another gain"
+        )
+    fmt = "json" if args.json else (args.format or "table")
     if fmt == "json":
         emit_json(result.to_dict())
         return 0

@@ -2,13 +2,14 @@
 synthetic teacher–student task.
 
 Every loader returns a :class:`Dataset` whose inputs are standardised per dimension to
-zero mean and unit variance (DESIGN.md §1); a constant dimension (a pixel that is
+zero mean and unit variance (docs/design.md §The model); a constant dimension (a pixel that is
 always 0) is centred and left at 0.
 """
 
 from __future__ import annotations
 
 import gzip
+import math
 import os
 from pathlib import Path
 from typing import NamedTuple
@@ -91,11 +92,11 @@ def read_idx(path: str | os.PathLike, expected_magic: int) -> np.ndarray:
     if len(raw) < header:
         raise RwinitError(f"{path}: truncated IDX header")
     dims = tuple(int.from_bytes(raw[4 + 4 * i : 8 + 4 * i], "big") for i in range(rank))
-    size = int(np.prod(dims))
+    size = math.prod(dims)  # exact: np.prod would wrap around past 2**63
     if len(raw) - header != size:
         raise RwinitError(
-            f"{path}: IDX header says {dims} ({size} bytes of data) but the file holds "
-            f"{len(raw) - header}"
+            f"{path}: the IDX header says {' x '.join(map(str, dims))} = {size:,} bytes of "
+            f"data but the file holds {len(raw) - header:,}; the file is damaged or not MNIST"
         )
     return np.frombuffer(raw, dtype=np.uint8, offset=header).reshape(dims)
 
@@ -119,9 +120,10 @@ def load_mnist(data_dir: str | os.PathLike, split: str = "train") -> Dataset:
     directory = Path(data_dir)
     if not directory.is_dir():
         images, labels = MNIST_FILES[split]
+        problem = "is not a directory" if directory.exists() else "does not exist"
         raise RwinitError(
-            f"MNIST directory {directory} does not exist; it must hold {images}[.gz] and "
-            f"{labels}[.gz]"
+            f"MNIST directory {directory} {problem}; --data-dir must be a directory holding "
+            f"{images}[.gz] and {labels}[.gz]"
         )
     image_name, label_name = MNIST_FILES[split]
     images = read_idx(_find(directory, image_name, split), IDX_IMAGES_MAGIC)
@@ -130,6 +132,8 @@ def load_mnist(data_dir: str | os.PathLike, split: str = "train") -> Dataset:
         raise RwinitError(
             f"{directory}: {images.shape[0]} images but {labels.shape[0]} labels"
         )
+    if images.shape[0] == 0:
+        raise RwinitError(f"{directory}: the MNIST {split} set holds no images")
     if labels.size and labels.max() > 9:
         raise RwinitError(f"{directory}: MNIST labels must be 0-9, found {labels.max()}")
     x = images.reshape(images.shape[0], -1).astype(np.float64) / 255.0

@@ -27,7 +27,7 @@ import numpy as np
 from ..atomic import atomic_write_text
 from ..errors import RwinitError
 from ..progress import progress_bar
-from ..validation import check_choice, check_positive_int
+from ..validation import check_choice, check_output_file, check_positive_int
 from ..weights import as_generator
 from .data import Dataset
 from .losses import classification_error, get_loss
@@ -35,6 +35,9 @@ from .network import Network, Params
 from .optimizers import GradientTransformation, apply_updates
 
 TASKS: tuple[str, ...] = ("classify", "autoencode")
+
+#: History file formats, by suffix: the full summary as JSON, or one CSV row per epoch.
+HISTORY_SUFFIXES: tuple[str, ...] = (".json", ".csv")
 
 
 @dataclass
@@ -48,6 +51,8 @@ class TrainResult:
     seconds: float = 0.0
     steps: int = 0
     config: dict[str, Any] = field(default_factory=dict)
+    #: Why the history file could not be written ("" if it was, or none was asked for).
+    history_error: str = ""
 
     @property
     def epochs(self) -> int:
@@ -136,7 +141,10 @@ def train(
     task : {"classify", "autoencode"}
         Softmax cross-entropy on the labels, or mean squared error reconstructing x.
     history_path : path, optional
-        Where to write the history after every epoch (.json or .csv, atomically).
+        Where to write the history after every epoch, atomically; the suffix picks the
+        format (``.json``: the full summary, ``.csv``: one row per epoch). Checked before
+        training (suffix, folder, writable); if a write fails later (a full disk), the
+        run goes on and ``result.history_error`` says why.
     blas_threads : int or None
         BLAS threads while training (through ``threadpoolctl``). The default, 1, makes a
         run a function of its seed alone: a multi-threaded BLAS splits the sums of a
@@ -150,6 +158,8 @@ def train(
     """
     epochs = check_positive_int(epochs, "epochs")
     batch_size = check_positive_int(batch_size, "batch_size")
+    if history_path is not None:  # before any work: a run is never lost to its history file
+        check_output_file(history_path, "history", HISTORY_SUFFIXES)
     check_choice(task, "task", TASKS)
     network.check_params(params)
     n = data.x.shape[0]
@@ -230,12 +240,21 @@ def train(
             bar.set_postfix(loss=f"{loss_e:.4g}", err=f"{err_e:.3f}", refresh=False)
             if callback is not None:
                 callback(record)
-            if history_path is not None:
-                save_history(history_path, result)
+            if history_path is not None and not result.history_error:
+                _save_or_note(history_path, result)
     result.seconds = time.perf_counter() - t0
-    if history_path is not None:
-        save_history(history_path, result)
+    if history_path is not None and not result.history_error:
+        _save_or_note(history_path, result)
     return result
+
+
+def _save_or_note(path: str | os.PathLike, result: TrainResult) -> None:
+    """Save the history; if the file cannot be written (a full disk), note why in
+    ``result.history_error`` and go on training, so that the run itself is not lost."""
+    try:
+        save_history(path, result)
+    except RwinitError as exc:
+        result.history_error = str(exc)
 
 
 def history_csv(history: list[dict[str, Any]]) -> str:
@@ -255,10 +274,19 @@ def history_csv(history: list[dict[str, Any]]) -> str:
 
 
 def save_history(path: str | os.PathLike, result: TrainResult) -> None:
-    """Save the history as JSON (the full summary) or CSV (by the file suffix)."""
+    """Save the history as JSON (the full summary) or CSV (by the file suffix), atomically.
+
+    Raises
+    ------
+    RwinitError
+        If the file cannot be written (one line naming the path and the OS error).
+    """
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    if path.suffix.lower() == ".csv":
-        atomic_write_text(path, history_csv(result.history))
-    else:
-        atomic_write_text(path, json.dumps(result.summary(), indent=1) + "\n")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        if path.suffix.lower() == ".csv":
+            atomic_write_text(path, history_csv(result.history))
+        else:
+            atomic_write_text(path, json.dumps(result.summary(), indent=1) + "\n")
+    except OSError as exc:
+        raise RwinitError(f"cannot write the history {path}: {exc.strerror or exc}") from None

@@ -137,7 +137,8 @@ class Network:
             if init in inits.GAIN_INITIALIZERS:
                 kw["gain"] = gains[d]
             if init == "sparse":
-                kw["k"] = min(sparsity or 15, shape[1])
+                k = 15 if sparsity is None else check_positive_int(sparsity, "sparsity")
+                kw["k"] = min(k, shape[1])
             params.append(weight_init(shape, rng, **kw).astype(self.dtype))
             params.append(np.zeros(shape[0], dtype=self.dtype))
         if output_bias is not None:
@@ -194,3 +195,38 @@ class Network:
                 a, x = cache.preacts[d - 1], cache.inputs[d]
                 delta = (delta @ params[2 * d]) * self._fprime(a, x)
         return grads
+
+
+def training_memory(sizes: Sequence[int], batch_size: int, n_rows: int, state_arrays: int,
+                    itemsize: int = 8) -> int:
+    """Bytes that training a network of layer sizes ``sizes`` holds at its peak (estimate).
+
+    With P = Σ_d (N_{d-1} N_d + N_d) parameters: the parameters, gradients, updates and
+    the new parameters of a step (4P), ``state_arrays`` P of optimizer state (1 for
+    momentum, 2 for Adam, one more for clipping); the forward cache of a minibatch
+    (inputs and pre-activations of every layer, 2 B Σ N_d) and of an evaluation chunk of
+    up to 4096 rows; the data set in float64 and in the compute dtype. Used to refuse a
+    run up front (docs/design.md §Input validation and resources).
+    """
+    sizes = [int(n) for n in sizes]
+    params = sum(a * b + b for a, b in zip(sizes[:-1], sizes[1:], strict=False))
+    return _training_bytes(params, sum(sizes), sizes[0], batch_size, n_rows, state_arrays,
+                           itemsize)
+
+
+def stack_training_memory(n_in: int, width: int, depth: int, n_out: int, batch_size: int,
+                          n_rows: int, state_arrays: int, itemsize: int = 8) -> int:
+    """:func:`training_memory` of sizes ``[n_in] + [width] * (depth - 1) + [n_out]``,
+    in O(1) time and memory (a depth of 10**7 is refused without building its list)."""
+    if depth == 1:
+        return training_memory([n_in, n_out], batch_size, n_rows, state_arrays, itemsize)
+    params = (n_in * width + width + (depth - 2) * (width * width + width)
+              + width * n_out + n_out)
+    units = n_in + (depth - 1) * width + n_out
+    return _training_bytes(params, units, n_in, batch_size, n_rows, state_arrays, itemsize)
+
+
+def _training_bytes(params: int, units: int, n_in: int, batch_size: int, n_rows: int,
+                    state_arrays: int, itemsize: int) -> int:
+    numbers = (4 + state_arrays) * params + 2 * (batch_size + min(4096, n_rows)) * units
+    return int(numbers * itemsize + n_rows * n_in * (8 + itemsize))
