@@ -154,7 +154,7 @@ def main() -> None:
     for n in (8, 32):  # compile / load every kernel outside the timings
         simulate_walk(NONLINEARITY, n, 3, gain=1.0, model=MODEL, samples=2, threads=1)
     scalar_rotational_walk(8, 3, 1.0, 2, 0)
-    optimal_gain(NONLINEARITY, 8, 3, model=MODEL, samples=64, threads=1)  # first-use imports
+    optimal_gain(NONLINEARITY, 16, 6, model=MODEL, samples=64, threads=1)  # first-use imports
 
     # ---- per walk, 1 thread ----
     print(f"{'N':>5} {'(a) us/walk':>12} {'(s) us/walk':>12} {'(c) us/walk':>12} "
