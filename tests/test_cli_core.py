@@ -155,3 +155,27 @@ def test_walk_where_every_sample_dies_is_refused_not_a_nan_table():
     assert p.stderr.strip() == ("rwinit walk: error: only 0 of 2 walks survived (2 died, "
                                 "0 overflowed) at g=1: no statistics; use a larger width, a "
                                 "smaller depth or another gain")
+
+
+def test_help_shows_every_default():
+    """Every option of every sub-command whose default says something (not None, not a
+    flag's False) shows it in --help (issue 11)."""
+    import argparse
+
+    from rwinit.cli import build_parser
+    from rwinit.cli._common import DefaultsHelpFormatter
+
+    parser = build_parser()
+    sub = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
+    checked = 0
+    for name, command in sub.choices.items():
+        formatter = command._get_formatter()
+        assert isinstance(formatter, DefaultsHelpFormatter), name
+        for action in command._actions:
+            if DefaultsHelpFormatter._says_something(action):
+                text = formatter._format_action(action)
+                assert "default" in text.lower(), (name, action.option_strings, text)
+                checked += 1
+    assert checked >= 30
+    gain_help = " ".join(sub.choices["gain"].format_help().split())
+    assert "(default: network)" in gain_help and "(default: gaussian)" in gain_help
