@@ -248,8 +248,9 @@ class GainTable:
         if grid[i] == N:
             row = rows[i]
             if row["status"] != "ok":
-                raise RwinitError(f"the table records no unbiased gain for "
-                                  f"{describe_key(key)}: {row['message']}")
+                # the solver's wording ("no unbiased gain for ...: why"), whatever the route
+                raise RwinitError(f"no unbiased gain for {describe_key(key)} (a failed solve "
+                                  f"recorded in the gain table): {row['message']}")
             return TableGain(g=row["g"], se=row["se"], ci_low=row["ci_low"],
                              ci_high=row["ci_high"], confidence=row["confidence"],
                              source="table", neighbours=(N,), **common)
