@@ -187,6 +187,10 @@ CASES: list[tuple[str, list[str], str]] = [
     ("table-format", ["table", "-f", "tanh", "-N", "8", "--out", "t.xyz"],
      "unknown table format '.xyz'"),
     ("table-typo", [*TB, "--nonlinearites", "tanh"], "did you mean"),
+    ("table-width-range-1e12", ["table", "-f", "tanh", "-N", f"2:10:log{10**12}", "--out",
+                                "t.csv"], "asks for 1,000,000,000,000 widths"),
+    ("table-width-range-reversed", ["table", "-f", "tanh", "-N", "10:2:log3", "--out",
+                                    "t.csv"], "needs A <= B"),
 ]
 
 

@@ -54,6 +54,9 @@ def parse_widths(spec: str | Iterable[int]) -> list[int]:
         k = _int(parts[2][3:], "number of widths")
         if b < a or k < 2:
             raise RwinitError(f"width range {item!r} needs A <= B and K >= 2")
+        if k > b - a + 1:  # checked before any array of K points is made
+            raise RwinitError(f"width range {item!r} asks for {k:,} widths but {a}..{b} holds "
+                              f"only {b - a + 1} distinct widths; use K <= {b - a + 1}")
         points = (np.geomspace(a, b, k) if parts[2].startswith("log")
                   else np.linspace(a, b, k))
         widths.update(int(round(float(x))) for x in points)
