@@ -46,6 +46,7 @@ from .validation import (
     check_nonnegative,
     check_positive_int,
     check_samples,
+    check_threads,
     check_width,
 )
 from .walk_stats import LayerStats, Moments, drift_estimate
@@ -596,7 +597,8 @@ def _result(collector: _Collector, seconds: float, *, nonlinearity: str, width: 
 
 
 def _threads(threads: int | None) -> int:
-    return check_positive_int(threads or os.cpu_count() or 1, "threads")
+    # 0 is refused, not read as "all cores" (docs/design.md §Input validation and resources)
+    return check_threads(threads) or os.cpu_count() or 1
 
 
 def simulate_walk(

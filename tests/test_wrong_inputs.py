@@ -77,6 +77,13 @@ CASES: list[tuple[str, list[str], str]] = [
     ("gain-unknown-option", [*G, "--xyzzy"], "unrecognized option --xyzzy"),
     ("gain-explicit-memory", ["gain", "-f", "tanh", "-N", "1000000", "--weights", "uniform",
                               "--model", "paper", "-D", "2", "--samples", "2", "-q"], "B"),
+    # --- net ---
+    ("net-threads-0", ["net", "10-tanh-10-linear-2", "--threads", "0", "-q"],
+     "threads must be a whole number >= 1"),
+    ("net-samples-1", ["net", "10-tanh-10-linear-2", "--samples", "1", "-q"],
+     "samples must be"),
+    ("net-typo", ["net", "10-tanh-10-linear-2", "--per-layr"], "did you mean --per-layer?"),
+    ("net-width-0", ["net", "784-relu-0-linear-10"], "must be >= 1"),
     # --- walk ---
     ("walk-no-gain", ["walk", "-f", "tanh", "-N", "10"], "required: --gain"),
     ("walk-gain-0", [*W[:5], "-g", "0"], "gain must be a finite number > 0"),
