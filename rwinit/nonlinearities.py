@@ -2,14 +2,15 @@
 
 Every nonlinearity is a pair of scalar functions ``value(x, p)`` and ``derivative(x, p)``
 of a float ``x`` and one float parameter ``p`` (the leaky-ReLU slope, the ELU alpha, …;
-ignored by those that have none). Both are compiled once with :func:`numba.cfunc` to the
-signature ``float64(float64, float64)`` and passed to the walk kernels as first-class
-functions, so one compiled (and disk-cached) kernel serves every nonlinearity, built-in
-or user-registered.
+ignored by those that have none). The batched rotational kernel compiles them into its
+loops (:mod:`rwinit.kernels.factory`: one specialisation per set of nonlinearities, cached
+on disk), so f and f' are inlined; the explicit-matrix kernel and elementwise evaluation
+take them compiled with :func:`numba.cfunc` to ``float64(float64, float64)``. A
+user-registered nonlinearity gets both, exactly as a built-in one.
 
 A nonlinearity is *positively homogeneous* when f(c·x) = c·f(x) for c > 0 (linear, ReLU,
 leaky ReLU). Then f'(g·a) = f'(a), the gain factors out of the walk and
-E ln z = 2 ln g + c (DESIGN.md section 2), which the solver uses.
+E ln z = 2 ln g + c (docs/design.md §Exact results), which the solver uses.
 
 Examples
 --------
