@@ -7,7 +7,6 @@ import copy
 import difflib
 import json
 import math
-import re
 import sys
 from collections.abc import Sequence
 from typing import Any
@@ -43,7 +42,12 @@ class DefaultsHelpFormatter(argparse.HelpFormatter):
         return text
 
 
-_NEGATIVE_NUMBER = re.compile(r"^-\d+$|^-\d*\.\d+([eE][-+]?\d+)?$|^-\d+[eE][-+]?\d+$")
+def _is_number(token: str) -> bool:
+    try:
+        float(token)
+    except ValueError:
+        return False
+    return True
 
 
 def unknown_option_message(parser: argparse.ArgumentParser, args: Sequence[str]) -> str | None:
@@ -59,8 +63,8 @@ def unknown_option_message(parser: argparse.ArgumentParser, args: Sequence[str])
     for token in args:
         if token == "--":
             return None
-        if not token.startswith("-") or token == "-" or _NEGATIVE_NUMBER.match(token):
-            continue
+        if not token.startswith("-") or token == "-" or _is_number(token):
+            continue  # a positional, stdin, or a negative value such as -1, -1e3, -inf
         if token.startswith("--"):
             name = token.split("=", 1)[0]
             if name in known or len([o for o in longs if o.startswith(name)]) >= 1:
