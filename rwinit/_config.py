@@ -17,7 +17,7 @@ CHUNK_SAMPLES: int = 16
 EXPLICIT_CHUNK_WORK: int = 50_000_000
 
 #: Forward layers run before measuring, in the stationary variant, so that the forward
-#: activations reach their steady state (DESIGN.md section 1).
+#: activations reach their steady state (docs/design.md §The model).
 STATIONARY_FORWARD_BURN_IN: int = 100
 
 #: Backward layers run (from a random Gaussian error at the top) before measuring, in

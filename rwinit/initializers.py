@@ -195,7 +195,7 @@ def get_initializer(name: str) -> Callable[..., np.ndarray]:
 
 
 def zeros_bias(n: int) -> np.ndarray:
-    """b = 0 (the paper's choice, DESIGN.md §1)."""
+    """b = 0 (the paper's choice, docs/design.md §The model)."""
     return np.zeros(check_positive_int(n, "bias size"))
 
 

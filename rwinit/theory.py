@@ -1,6 +1,6 @@
 """Exact results for the log-norm walk, the paper's approximations, and mean-field gains.
 
-Paper model, Gaussian weights of variance g²/N, zero biases (DESIGN.md §2;
+Paper model, Gaussian weights of variance g²/N, zero biases (docs/design.md §Exact results;
 Sussillo & Abbott, arXiv:1412.6558, §3). ψ is the digamma and ψ' the trigamma function.
 
 * linear: z = (g²/N) χ²_N, so

@@ -3,8 +3,8 @@
 Shape convention everywhere in rwinit: a weight matrix has shape ``(fan_out, fan_in)``
 and acts as ``a = W @ x`` (PyTorch's ``Linear.weight`` layout), so ``fan_in = shape[1]``.
 Every distribution has mean 0 and entry variance ``gain**2 / fan_in``, i.e. standard
-deviation ``gain / sqrt(fan_in)`` — never ``gain / fan_in``, the pitfall DESIGN.md §4
-warns about.
+deviation ``gain / sqrt(fan_in)`` — never ``gain / fan_in``, the pitfall
+docs/design.md §Using a gain warns about.
 
 =================  ===========================================================
 name               law of one entry (σ = gain / sqrt(fan_in))
@@ -172,7 +172,7 @@ def sample_weights(
     shape : (int, int)
         ``(fan_out, fan_in)``.
     gain : float
-        g; the entries have standard deviation g / sqrt(fan_in) (DESIGN.md §1, the
+        g; the entries have standard deviation g / sqrt(fan_in) (docs/design.md §The model, the
         weights of Sussillo & Abbott, arXiv:1412.6558, eq. 1).
     rng : numpy.random.Generator, int or None
         Source of randomness; the draw is fully determined by it.

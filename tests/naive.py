@@ -1,7 +1,8 @@
 """The most obvious NumPy re-implementation of the walk of ln |δ|, for tests to compare with.
 
 Explicit matrices, a loop over samples and a loop over layers, ``np.random.Generator``,
-no cleverness (DESIGN.md §1 and §3; Sussillo & Abbott, arXiv:1412.6558, eq. 5-7):
+no cleverness (docs/design.md §The model and §Sampling the walk; Sussillo & Abbott,
+arXiv:1412.6558, eq. 5-7):
 
     a_d = g W_d x_{d-1} + b_d,   x_d = f(a_d),   d = 1 … D,   x_0 ~ N(0, I_N)
     δ_{d-1} = g W̃_dᵀ (f'(a_d) ⊙ δ_d),   δ_D ~ N(0, I_N)

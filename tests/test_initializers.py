@@ -63,7 +63,7 @@ def test_random_walk_variance_within_standard_error(shape):
 
 
 def test_random_walk_is_not_divided_by_fan_in():
-    # DESIGN.md §4 pitfall: std must be g/sqrt(fan_in), not g/fan_in.
+    # docs/design.md §Using a gain (pitfall): std must be g/sqrt(fan_in), not g/fan_in.
     n = 400
     w = I.random_walk((300, n), 3, gain=1.0)
     assert _ks(w, stats.norm(0, 1.0 / n)) < 1e-10

@@ -1,7 +1,7 @@
 """Closed forms of rwinit.theory against brute force and against the paper's formulas.
 
-DESIGN.md §2; Sussillo & Abbott, arXiv:1412.6558, §3. Brute force here means numerical
-integration of the χ² density and explicit sums over every k of Binomial(N, ½) (no
+docs/design.md §Exact results; Sussillo & Abbott, arXiv:1412.6558, §3. Brute force here
+means numerical integration of the χ² density and explicit sums over every k of Binomial(N, ½) (no
 truncation), or sampling χ² variates with NumPy; the Monte Carlo checks use fixed seeds
 and tolerances of 5 standard errors of the estimator.
 """
@@ -149,7 +149,7 @@ def test_paper_relu_formula_within_half_percent_for_N_at_least_10(N):
 
 
 def test_paper_relu_formula_error_at_small_N_is_recorded():
-    """The fitted formula is several percent off below N ≈ 9 (DESIGN.md §2).
+    """The fitted formula is several percent off below N ≈ 9 (docs/design.md §Exact results).
 
     Recorded values (paper / exact − 1): it underestimates for N <= 4 (its max(N, 6)
     floor keeps it at the N = 6 value while g* keeps growing) and overestimates for

@@ -7,7 +7,7 @@ false-alarm rate near 1%), never numbers tuned to the code's output.
 
 References: the closed forms of rwinit.theory (checked against brute force in
 test_theory.py), the explicit-matrix NumPy walk of tests/naive.py, and the laws of the
-weight distributions (DESIGN.md §1-3).
+weight distributions (docs/design.md §The model to §Sampling the walk).
 """
 
 from __future__ import annotations
@@ -398,8 +398,9 @@ def test_dead_relu_walks_are_counted(model, sampler):
 def test_stationary_relu_conditions_each_layer_on_survival(N):
     """Stationary walks restart after a dead layer, so even N = 2 gives the exact law.
 
-    The paper model's ln z given k >= 1 has the closed form of DESIGN.md §2, and each
-    layer kills the walk with probability 2^-N (backward) — forward deaths add more.
+    The paper model's ln z given k >= 1 has the closed form of docs/design.md §Exact
+    results, and each layer kills the walk with probability 2^-N (backward) — forward
+    deaths add more.
     """
     r = simulate_walk("relu", N, None, gain=1.0, model="paper", samples=400, seed=21,
                       stationary_layers=100, burn_in=(5, 5))

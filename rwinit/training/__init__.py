@@ -1,4 +1,4 @@
-"""A minimal, exact NumPy trainer that shows the gains matter (DESIGN.md §5).
+"""A minimal, exact NumPy trainer that shows the gains matter (docs/design.md §Training).
 
 Small modules with one job each: :mod:`.network` (forward and backward),
 :mod:`.losses`, :mod:`.optimizers` (optax-style (init, update) pairs, *Deep Learning*

@@ -54,7 +54,7 @@ def mean_squared_error(output: np.ndarray, target: np.ndarray) -> tuple[float, n
         L = \\frac{1}{B M} \\sum_{b,m} (y_{bm} - t_{bm})^2,\\qquad
         \\frac{\\partial L}{\\partial y} = \\frac{2}{B M}(y - t)
 
-    (the convention of ``torch.nn.MSELoss``; used for the autoencoder of DESIGN.md §5).
+    (the convention of ``torch.nn.MSELoss``; used for the autoencoder of docs/design.md §Training).
     """
     diff = output - target
     loss = float(np.mean(diff * diff))

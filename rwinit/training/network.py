@@ -1,6 +1,6 @@
 """A deep fully connected network, forward and backward in NumPy.
 
-The model of DESIGN.md §1 (Sussillo & Abbott, arXiv:1412.6558, eq. 1), with the gain
+The model of docs/design.md §The model (Sussillo & Abbott, arXiv:1412.6558, eq. 1), with the gain
 folded into the weights (std g/√fan_in):
 
 .. math::

@@ -79,7 +79,7 @@ def depth_scaled_rates(
     """Per-layer learning rates growing geometrically towards the input layer.
 
     Layer d = 1 … D of a depth-D network gets (Sussillo & Abbott, arXiv:1412.6558, §4;
-    DESIGN.md §5)
+    docs/design.md §Training)
 
     .. math::
 
