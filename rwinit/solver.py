@@ -505,13 +505,12 @@ def solve_multiplier(
         ev = _Evaluator(walk_at, ss, control_variates, bar)
 
         def once(n: int, guess: dict | None) -> dict:
-            # a pilot (a run whose CI only sets the sample count) takes the secant slope;
-            # a final run the one-sided CRN slopes at the root
-            pilot = samples is None and guess is None
+            # the one-sided CRN slopes at the root, for a pilot too: a secant slope from
+            # points far apart can be much shallower and ask for far too many samples
             g0 = start if guess is None else guess["g"]
             slope = None if guess is None else guess["slope"]
-            g, secant = _root(ev, n, g0, slope, what)
-            return dict(_at_root(ev, n, g, what, None if not pilot else secant),
+            g, _ = _root(ev, n, g0, slope, what)
+            return dict(_at_root(ev, n, g, what, None),
                         z=ev.quantile(confidence, ev.walk(g, n)), confidence=confidence)
 
         res, met = _staged(once, samples, target)
