@@ -89,6 +89,9 @@ MERGE_BLOCK_CHUNKS: int = 64
 #: streamed sums are kept (memory stays bounded whatever ``samples`` is).
 KEEP_SAMPLE_ARRAYS: int = 1 << 20
 
+#: Where the root solver of optimal_gain starts.
+ROOT_START_GAIN: float = 1.0
+
 #: The solver's first Newton step, relative to the starting gain.
 NEWTON_FIRST_STEP: float = 0.05
 

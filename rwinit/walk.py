@@ -49,7 +49,7 @@ from .validation import (
     check_threads,
     check_width,
 )
-from .walk_stats import LayerStats, Moments, drift_estimate
+from .walk_stats import LayerStats, Moments, drift_estimate, log_chi2_mean
 from .weights import check_sparsity, truncated_normal_std, weight_code
 
 SAMPLERS: tuple[str, ...] = ("auto", "rotational", "explicit")
@@ -317,8 +317,6 @@ def _control_means(widths: tuple[int, ...], n_fwd: int, n_layers: int,
                    network: bool) -> tuple[float, float]:
     """E A_ξ = Σ_d (ψ(n_{d+1}/2) + ln 2) and E A_η = Σ_d (ψ((n_d − s)/2) + ln 2), s = 1 in the
     network model (η projected off x̂), 0 in the paper model, over the measured layers."""
-    from .theory import log_chi2_mean
-
     measured = range(n_fwd, n_fwd + n_layers)
     mu_xi = sum(log_chi2_mean(widths[d + 1]) for d in measured)
     shift = 1 if network else 0

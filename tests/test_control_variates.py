@@ -171,3 +171,19 @@ def test_cli_reports_the_variance_reduction():
                                     check=True).stdout)
     assert out["control_variates"] is True and out["variance_reduction"] > 1.0
     assert out["samples_without_cv"] >= out["samples"] and out["target_met"] is True
+
+
+def test_scipy_free_digamma_and_t_quantile_match_scipy():
+    """The solver avoids SciPy at start-up: its ψ and t quantile against SciPy's."""
+    from scipy import special
+
+    from rwinit.solver import _quantile
+    from rwinit.walk_stats import digamma, log_chi2_mean
+
+    for x in (0.5, 1.0, 1.5, 2.5, 9.5, 10.0, 63.5, 1e4, 5e5):
+        assert digamma(x) == pytest.approx(special.digamma(x), rel=1e-13, abs=1e-15)
+    assert log_chi2_mean(7) == pytest.approx(theory.log_chi2_mean(7), rel=1e-13)
+    for dof in (5, 19, 20, 61, 500, 10**6):
+        for conf in (0.9, 0.95, 0.999):
+            assert _quantile(conf, dof) == pytest.approx(special.stdtrit(dof, 0.5 + conf / 2),
+                                                         rel=1e-5)
