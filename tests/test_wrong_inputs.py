@@ -188,7 +188,8 @@ CASES: list[tuple[str, list[str], str]] = [
     # --- table ---
     ("table-width-0", ["table", "-f", "tanh", "-N", "0", "--out", "t.csv"], "width must"),
     ("table-seed-negative", [*TB, "--seed", "-1"], "seed must be a whole number >= 0"),
-    ("table-samples-1", [*TB, "--samples", "1"], "samples must be"),
+    ("table-samples-1", [*TB, "--samples", "1"], "samples must be a whole number between 2"),
+    ("table-samples-1e12", [*TB, "--samples", str(10**12)], "between 2 and 1,000,000,000"),
     ("table-ci-0", [*TB, "--ci-halfwidth", "0"], "ci_halfwidth must be"),
     ("table-workers-negative", [*TB, "--workers", "-1"], "workers must be"),
     ("table-format", ["table", "-f", "tanh", "-N", "8", "--out", "t.xyz"],

@@ -50,7 +50,7 @@ from ..errors import RwinitError
 from ..progress import progress_bar
 from ..signals import worker_init
 from ..solver import optimal_gain
-from ..validation import check_positive_int
+from ..validation import check_positive_int, check_samples
 from .grid import row_seed
 from .io import check_writable, read_table
 from .lock import TableLock
@@ -288,7 +288,7 @@ def check_run_settings(seed: int, samples: int | None, ci_halfwidth: float | Non
     """
     check_positive_int(seed, "seed", minimum=0)
     if samples is not None:
-        check_positive_int(samples, "samples", minimum=2)
+        check_samples(samples)  # the message of rwinit gain, limit included
     if ci_halfwidth is not None and not (isinstance(ci_halfwidth, (int, float))
                                          and math.isfinite(ci_halfwidth) and ci_halfwidth > 0):
         raise RwinitError(f"ci_halfwidth must be a finite number > 0, got {ci_halfwidth!r}")
