@@ -127,3 +127,23 @@ def test_interpolation_matches_direct_solves_at_random_off_grid_points(tmp_path)
         d = optimal_gain("tanh", N, depth=D, samples=2048, seed=int(rng.integers(2**31)))
         ratios.append(abs(t.g - d.g) / math.hypot(t.se, d.se))
     assert max(ratios) < 3.0, ratios
+
+
+def test_the_shipped_depth_table_answers_depth_d_gains_without_computing():
+    from rwinit.lookup import depth_table
+    from rwinit.nonlinearities import BUILTIN_NONLINEARITIES
+
+    tab = depth_table()
+    assert tab.table.provenance["command"].startswith("python scripts/make_depth_table.py")
+    for nl in BUILTIN_NONLINEARITIES:
+        depths = tab.depths(nl)
+        assert depths[0] == 1 and depths[-1] is None and max(d for d in depths if d) >= 100
+    rows = {(r["width"], r["depth"]): r for r in tab.table.rows
+            if r["nonlinearity"] == "tanh" and r["status"] == "ok"}
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # a TableFallbackWarning would mean computing
+        at_row = gain("tanh", 256, depth=64)
+        between = gain("tanh", 256, depth=50)
+    assert at_row.source == "table" and at_row.g == rows[(256, 64)]["g"]
+    lo, hi = sorted((rows[(256, 48)]["g"], rows[(256, 64)]["g"]))
+    assert between.source == "interpolated" and lo <= between.g <= hi
