@@ -43,10 +43,16 @@ from typing import Any
 import numpy as np
 from scipy import special
 
-from ..errors import RwinitError
 from ..validation import check_depth, check_model, check_nonnegative, check_width
 from .schema import describe_key
-from .table import GainTable, TableGain, TableMissError, normalise_nonlinearity
+from .table import (
+    GainTable,
+    TableGain,
+    TableMissError,
+    check_neighbours,
+    failed_row_error,
+    normalise_nonlinearity,
+)
 
 #: The 1/D extension towards the stationary column starts only from a complete column at
 #: least this deep (where the 1/D form of the transient holds; a table whose deep
@@ -109,15 +115,10 @@ class DepthTable:
         i = int(np.searchsorted(grid, N))
         if grid[i] == N:
             if rows[i]["status"] != "ok":
-                raise RwinitError(f"the table records no unbiased gain for "
-                                  f"{describe_key(key)}: {rows[i]['message']}")
+                raise failed_row_error(key, rows[i])
             return [(1.0, rows[i])]
         lo, hi = rows[i - 1], rows[i]
-        for r in (lo, hi):
-            if r["status"] != "ok":
-                raise TableMissError(f"cannot interpolate {describe_key(key)}: the table "
-                                     f"has no gain at neighbouring width {r['width']} "
-                                     f"({r['message']})")
+        check_neighbours(key, (lo, hi))
         s = (1 / lo["width"] - 1 / N) / (1 / lo["width"] - 1 / hi["width"])
         return [(1.0 - s, lo), (s, hi)]
 

@@ -118,6 +118,22 @@ def new_provenance(settings: Mapping[str, Any], command: str | None) -> dict[str
     }
 
 
+def failed_row_error(key: Any, row: Mapping[str, Any]) -> RwinitError:
+    """The error for a grid row that records a failed solve, in the solver's wording
+    ("no unbiased gain for ...: why"), so that every route says the same."""
+    return RwinitError(f"no unbiased gain for {describe_key(key)} (a failed solve "
+                       f"recorded in the gain table): {row['message']}")
+
+
+def check_neighbours(key: Any, rows: Iterable[Mapping[str, Any]]) -> None:
+    """Raise :class:`TableMissError` if a row to interpolate between records no gain."""
+    for r in rows:
+        if r["status"] != "ok":
+            raise TableMissError(f"cannot interpolate {describe_key(key)}: the table "
+                                 f"has no gain at neighbouring width {r['width']} "
+                                 f"({r['message']})")
+
+
 class GainTable:
     """A validated table of unbiased gains.
 
@@ -248,18 +264,12 @@ class GainTable:
         if grid[i] == N:
             row = rows[i]
             if row["status"] != "ok":
-                # the solver's wording ("no unbiased gain for ...: why"), whatever the route
-                raise RwinitError(f"no unbiased gain for {describe_key(key)} (a failed solve "
-                                  f"recorded in the gain table): {row['message']}")
+                raise failed_row_error(key, row)
             return TableGain(g=row["g"], se=row["se"], ci_low=row["ci_low"],
                              ci_high=row["ci_high"], confidence=row["confidence"],
                              source="table", neighbours=(N,), **common)
         lo, hi = rows[i - 1], rows[i]
-        for r in (lo, hi):
-            if r["status"] != "ok":
-                raise TableMissError(f"cannot interpolate {describe_key(key)}: the table "
-                                     f"has no gain at neighbouring width {r['width']} "
-                                     f"({r['message']})")
+        check_neighbours(key, (lo, hi))
         t = (math.log(N) - math.log(lo["width"])) / (math.log(hi["width"]) - math.log(lo["width"]))
         g = (1 - t) * lo["g"] + t * hi["g"]
         se = math.hypot((1 - t) * lo["se"], t * hi["se"])
