@@ -78,10 +78,12 @@ def atomic_write(path: str | os.PathLike, write: Callable[[IO[bytes]], None]) ->
     replaced file keeps its own. On any error (including ``KeyboardInterrupt``) the
     temporary file is removed and the target is left untouched; the error (an
     :class:`OSError` such as ``ENOSPC`` for a full disk) propagates to the caller.
-    Stale temporaries of the same target, from killed processes, are removed first.
+    Stale temporaries of the same target, from killed processes, are removed first;
+    missing folders of ``path`` are created.
     """
     target = Path(path)
     folder = target.parent if str(target.parent) else Path(".")
+    folder.mkdir(parents=True, exist_ok=True)  # what check_output_file promises
     clean_stale_temporaries(target)
     fd, tmp = tempfile.mkstemp(dir=folder, prefix=f".{target.name}.{os.getpid()}.",
                                suffix=".tmp")

@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import RwinitError
-from ..validation import MODELS
+from ..validation import MODELS, check_output_file
 from ._common import emit_json, float_arg, int_arg
 
 
@@ -124,6 +124,9 @@ def run(args: argparse.Namespace) -> int:
     net = build_network(args)
     if args.plot and args.no_report:
         raise RwinitError("--plot needs the report; drop --no-report")
+    if args.plot:
+        # before the solve, so that a bad path never costs the Monte Carlo
+        check_output_file(args.plot, "--plot", suffixes=(".png", ".pdf", ".svg"))
     result = network_gains(net, model=args.model, per_layer=args.per_layer, seed=args.seed,
                            ci_halfwidth=args.ci_halfwidth, samples=args.samples,
                            report=not args.no_report, report_samples=args.report_samples,
