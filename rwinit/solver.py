@@ -632,7 +632,11 @@ def _at_root(ev: _Evaluator, n: int, g: float, what: str, secant: float | None) 
     slopes = [s for s in ((m_g - ev.m(g - h, n)[0]) / h, (ev.m(g + h, n)[0] - m_g) / h)
               if s > 0]
     if not slopes:
-        raise RwinitError(f"m(g) is not increasing at g={g:.4g} for {what}; no CI")
+        raise RwinitError(
+            f"no unbiased gain for {what}: the drift E[ln z] reaches 0 only near g={g:.4g}, "
+            "where it does not increase with g (a maximum of the drift, within the Monte "
+            "Carlo error), so no gain is driftless with a confidence interval"
+        )
     return dict(g=g, se=m_se / min(slopes), n=n, slope=min(slopes))
 
 
