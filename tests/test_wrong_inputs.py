@@ -185,6 +185,8 @@ CASES: list[tuple[str, list[str], str]] = [
     ("figures-out-is-file", ["figures", "--only", "figure2", "--quick", "--out", "afile"],
      "not a directory"),
     ("figures-typo", ["figures", "--quik"], "did you mean --quick?"),
+    ("figures-negative-seed", ["figures", "--only", "figure1", "--quick", "--seed", "-1",
+                               "--out", "newdir"], "seed must be a whole number >= 0"),
     # --- table ---
     ("table-width-0", ["table", "-f", "tanh", "-N", "0", "--out", "t.csv"], "width must"),
     ("table-seed-negative", [*TB, "--seed", "-1"], "seed must be a whole number >= 0"),

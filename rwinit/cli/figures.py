@@ -90,6 +90,7 @@ def check_output_dir(path: str | os.PathLike, what: str = "--out") -> Path:
 def run(args: argparse.Namespace) -> int:
     from ..errors import RwinitError
     from ..figures import FIGURES, GROUP_DIRS, Options, get_module, make
+    from ..validation import check_positive_int
 
     if args.list and args.only:
         raise RwinitError("--list and --only cannot be combined: --list lists every figure")
@@ -98,6 +99,8 @@ def run(args: argparse.Namespace) -> int:
             print(f"{name:22s} {group:9s} {get_module(name).DESCRIPTION}")
         return 0
     names = selected(args.only)
+    # every option before any folder is created (--seed -1 must leave no --out behind)
+    check_positive_int(args.seed, "seed", minimum=0)
     outs = {name: Path(args.out) if args.out else Path(GROUP_DIRS[FIGURES[name]])
             for name in names}
     for folder in dict.fromkeys(outs.values()):
