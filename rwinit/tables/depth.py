@@ -44,7 +44,6 @@ import numpy as np
 from scipy import special
 
 from ..validation import check_depth, check_model, check_nonnegative, check_width
-from .schema import describe_key
 from .table import (
     GainTable,
     TableGain,
@@ -110,8 +109,10 @@ class DepthTable:
         key = (nl, N, depth, model, weights, bias)
         if not rows or not grid[0] <= N <= grid[-1]:
             have = f"{grid[0]}..{grid[-1]}" if rows else "none"
+            # no depth in the message: this column's depth need not be the one asked for
+            bias_text = f", bias_std {bias:g}" if bias else ""
             raise TableMissError(f"width {N} is outside the table's widths ({have}) for "
-                                 f"{describe_key(key)}")
+                                 f"{nl}, {model} model, {weights} weights{bias_text}")
         i = int(np.searchsorted(grid, N))
         if grid[i] == N:
             if rows[i]["status"] != "ok":
