@@ -121,8 +121,12 @@ def new_provenance(settings: Mapping[str, Any], command: str | None) -> dict[str
 def failed_row_error(key: Any, row: Mapping[str, Any]) -> RwinitError:
     """The error for a grid row that records a failed solve, in the solver's wording
     ("no unbiased gain for ...: why"), so that every route says the same."""
+    message = row["message"]
+    if message.startswith("no unbiased gain for"):  # already the solver's sentence
+        return RwinitError(f"{message} (a failed solve recorded in the gain table for "
+                           f"{describe_key(key)})")
     return RwinitError(f"no unbiased gain for {describe_key(key)} (a failed solve "
-                       f"recorded in the gain table): {row['message']}")
+                       f"recorded in the gain table): {message}")
 
 
 def check_neighbours(key: Any, rows: Iterable[Mapping[str, Any]]) -> None:
