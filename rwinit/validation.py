@@ -193,18 +193,28 @@ def check_output_file(path: str | os.PathLike, what: str,
         folder = folder.parent  # missing folders are created at write time: probe the first
     if not folder.is_dir():
         raise RwinitError(f"cannot write {what} {target}: {folder} is not a directory")
+    probe_folder(folder, f"cannot write {what} {target}", prefix=f".{target.name}.")
+    return target
+
+
+def probe_folder(folder: Path, failure: str, *, prefix: str = ".rwinit.",
+                 size: int = 4096) -> None:
+    """Write, sync and remove ``size`` bytes in ``folder``, as the atomic writer will.
+
+    Raises :class:`RwinitError` ``"{failure}: {reason}"`` where a file cannot be created or
+    written there (read-only, full disk).
+    """
     try:
-        fd, probe = tempfile.mkstemp(dir=folder, prefix=f".{target.name}.", suffix=".probe")
+        fd, probe = tempfile.mkstemp(dir=folder, prefix=prefix, suffix=".probe")
     except OSError as exc:
-        raise RwinitError(f"cannot write {what} {target}: {exc.strerror or exc}") from None
+        raise RwinitError(f"{failure}: {exc.strerror or exc}") from None
     try:
         with os.fdopen(fd, "wb") as f:
-            f.write(b"\0" * 4096)
+            f.write(b"\0" * size)
             f.flush()
             os.fsync(f.fileno())
     except OSError as exc:
-        raise RwinitError(f"cannot write {what} {target}: {exc.strerror or exc}") from None
+        raise RwinitError(f"{failure}: {exc.strerror or exc}") from None
     finally:
         with contextlib.suppress(OSError):
             os.unlink(probe)
-    return target

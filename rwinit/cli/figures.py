@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import argparse
-import contextlib
 import os
-import tempfile
 import time
 from pathlib import Path
 
@@ -59,6 +57,7 @@ def check_output_dir(path: str | os.PathLike, what: str = "--out") -> Path:
     writer will (``rwinit/atomic.py``). A missing directory is created.
     """
     from ..errors import RwinitError
+    from ..validation import probe_folder
 
     folder = Path(path)
     if folder.exists() and not folder.is_dir():
@@ -68,22 +67,8 @@ def check_output_dir(path: str | os.PathLike, what: str = "--out") -> Path:
     except OSError as exc:
         raise RwinitError(f"cannot create {what} directory {folder}: "
                           f"{exc.strerror or exc}") from None
-    try:
-        fd, probe = tempfile.mkstemp(dir=folder, prefix=".rwinit-figures.", suffix=".probe")
-    except OSError as exc:
-        raise RwinitError(f"cannot write into {what} directory {folder}: "
-                          f"{exc.strerror or exc}") from None
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(b"\0" * 65536)
-            f.flush()
-            os.fsync(f.fileno())
-    except OSError as exc:
-        raise RwinitError(f"cannot write into {what} directory {folder}: "
-                          f"{exc.strerror or exc}") from None
-    finally:
-        with contextlib.suppress(OSError):
-            os.unlink(probe)
+    probe_folder(folder, f"cannot write into {what} directory {folder}",
+                 prefix=".rwinit-figures.", size=65536)
     return folder
 
 
