@@ -438,6 +438,18 @@ class _Collector:
             self.used[pos:pos + walk.size] = layers
 
 
+def _chunk_outputs(n: int, layers: int, *, controls: bool) -> dict[str, np.ndarray]:
+    """The arrays one chunk of ``n`` samples writes: per-sample results (and the control
+    variates' A_ξ, A_η when ``controls``) and per-layer Welford sums, for the collector."""
+    out = dict(walk=np.empty(n), layers=np.empty(n, dtype=np.int64),
+               status=np.empty(n, dtype=np.int8), deaths=np.empty(n, dtype=np.int64),
+               lz_count=np.zeros(layers), lz_mean=np.zeros(layers), lz_m2=np.zeros(layers),
+               walk_mean=np.zeros(layers), walk_m2=np.zeros(layers))
+    if controls:
+        out.update(cxi=np.empty(n), ceta=np.empty(n))
+    return out
+
+
 def _run_chunks(n_chunks: int, chunk: int, total: int, run, collector: _Collector,
                 threads: int, progress: bool, desc: str) -> float:
     """Run ``run(c) -> dict`` for every chunk (``chunk`` samples each, the last one the
@@ -490,11 +502,7 @@ def _run_lanes(plan: _Plan, samples: int, ss: np.random.SeedSequence, threads: i
         start = c * L
         n = min(L, samples - start)
         n_paths = max(0, min(keep_paths - start, n))
-        o = dict(walk=np.empty(n), layers=np.empty(n, dtype=np.int64),
-                 status=np.empty(n, dtype=np.int8), deaths=np.empty(n, dtype=np.int64),
-                 cxi=np.empty(n), ceta=np.empty(n), lz_count=np.zeros(layers),
-                 lz_mean=np.zeros(layers), lz_m2=np.zeros(layers),
-                 walk_mean=np.zeros(layers), walk_m2=np.zeros(layers))
+        o = _chunk_outputs(n, layers, controls=True)
         paths = np.full((n_paths, layers + 1), np.nan)
         o["alive"] = kernel(
             seed_lanes(chunk_seed(ss, c), L), n, widths, sigma, bias, code, param, in_mean, in_std,
@@ -538,10 +546,7 @@ def _run_explicit(plan: _Plan, nl: Nonlinearity, samples: int, ss: np.random.See
         start = c * C
         n = min(C, samples - start)
         n_paths = max(0, min(keep_paths - start, n))
-        o = dict(walk=np.empty(n), layers=np.empty(n, dtype=np.int64),
-                 status=np.empty(n, dtype=np.int8), deaths=np.empty(n, dtype=np.int64),
-                 lz_count=np.zeros(layers), lz_mean=np.zeros(layers), lz_m2=np.zeros(layers),
-                 walk_mean=np.zeros(layers), walk_m2=np.zeros(layers))
+        o = _chunk_outputs(n, layers, controls=False)
         paths = np.full((max(n_paths, 1), layers + 1), np.nan)
         o["alive"] = walk_chunk(
             np.random.Generator(np.random.PCG64(chunk_seed(ss, c))), n, N, plan.n_fwd, layers,
