@@ -36,6 +36,7 @@ import numpy as np
 from numba import types
 
 from .errors import RwinitError
+from .kernels.bitcast import float_from_bits
 
 #: Numba signature of every scalar value and derivative function: f(x, param) -> float.
 SCALAR_SIGNATURE = types.float64(types.float64, types.float64)
@@ -78,6 +79,7 @@ def _leaky_relu_prime(x: float, p: float) -> float:
 _LN2_HI = 6.93147180369123816490e-01  # ln 2 split so that k·_LN2_HI is exact (fdlibm)
 _LN2_LO = 1.90821492927058770002e-10
 _INV_LN2 = 1.44269504088896338700e00
+_U52 = np.uint64(52)
 
 
 @nb.njit(cache=True, nogil=True, inline="always")
@@ -85,8 +87,9 @@ def _exp_nonpositive(t: float) -> float:  # pragma: no cover - compiled
     """exp(t) for t <= 0, to a few ulp, as branch-free arithmetic a compiler vectorises.
 
     t = k ln 2 + r, |r| <= ln2/2: exp(r) by its Taylor series to r¹³ (error < 1e-17) times
-    2^k built from the bits of −k by exact multiplications. t is clamped at −40, where
-    exp(t) < 5e-18 no longer changes 1 ± exp(t) (all tanh needs).
+    2^k, written straight into the exponent bits of a double (k ∈ [−58, 0] after the
+    clamp, so 2^k is a normal number). t is clamped at −40, where exp(t) < 5e-18 no
+    longer changes 1 ± exp(t) (all tanh needs).
     """
     t = max(t, -40.0)
     k = np.floor(t * _INV_LN2 + 0.5)
@@ -105,20 +108,7 @@ def _exp_nonpositive(t: float) -> float:  # pragma: no cover - compiled
     e = e * r + 0.5
     e = e * r + 1.0
     e = e * r + 1.0
-    m = -k  # 0 … 58: 2^−m = Π_j (2^(−2^j))^(bit j of m), each factor exact
-    h = np.floor(m * 0.5)
-    scale = 1.0 - (m - 2.0 * h) * 0.5
-    m, h = h, np.floor(h * 0.5)
-    scale *= 1.0 - (m - 2.0 * h) * 0.75
-    m, h = h, np.floor(h * 0.5)
-    scale *= 1.0 - (m - 2.0 * h) * 0.9375
-    m, h = h, np.floor(h * 0.5)
-    scale *= 1.0 - (m - 2.0 * h) * 0.99609375
-    m, h = h, np.floor(h * 0.5)
-    scale *= 1.0 - (m - 2.0 * h) * 0.9999847412109375
-    m, h = h, np.floor(h * 0.5)
-    scale *= 1.0 - (m - 2.0 * h) * 0.9999999997671694
-    return e * scale
+    return e * float_from_bits(np.uint64(np.int64(k) + 1023) << _U52)  # e·2^k
 
 
 def _tanh(x: float, p: float) -> float:

@@ -88,7 +88,8 @@ def _core_hash() -> str:
 
         h = hashlib.sha256(f"{__version__} {numba.__version__} {sys.version}".encode())
         here = Path(__file__).parent
-        for name in ("lanes.py", "rng.py", "factory.py", "../_config.py", "../nonlinearities.py"):
+        for name in ("lanes.py", "rng.py", "polymath.py", "bitcast.py", "factory.py",
+                     "../_config.py", "../nonlinearities.py"):
             h.update((here / name).read_bytes())
         _CORE_HASH = h.hexdigest()[:16]
     return _CORE_HASH

@@ -37,6 +37,7 @@ import numba as nb
 import numpy as np
 
 from .. import _config
+from .polymath import lane_logs
 from .rng import fill_normals, lane_normals
 
 #: Sample status codes written by the kernels.
@@ -66,9 +67,9 @@ def lane_norms(x, row0, n, out):  # pragma: no cover - compiled
 
 
 @nb.njit(**_JIT)
-def input_layer(s, bits, x, n0, mean, std):  # pragma: no cover - compiled
+def input_layer(s, x, n0, mean, std):  # pragma: no cover - compiled
     """x_0 = mean + std ⊙ ζ, ζ ~ N(0, I_{n_0}) in every lane."""
-    fill_normals(s, bits, x, n0)
+    fill_normals(s, x, n0)
     L = x.shape[1]
     for i in range(n0):
         for l in range(L):
@@ -76,7 +77,7 @@ def input_layer(s, bits, x, n0, mean, std):  # pragma: no cover - compiled
 
 
 @nb.njit(inline="always", **_JIT)
-def forward_layer(act, code, param, s, bits, z, zeta, x, nx, n_in, n_out, sigma, bias,
+def forward_layer(act, code, param, s, z, zeta, x, nx, n_in, n_out, sigma, bias,
                   deriv, xi, xhat, off, xoff, network, xi_sq, nx_out):  # pragma: no cover
     """One forward layer in one fused pass: a = σ|x|ξ + bζ, x ← f(a), keeping f'(a).
 
@@ -98,7 +99,7 @@ def forward_layer(act, code, param, s, bits, z, zeta, x, nx, n_in, n_out, sigma,
                 # of the control |(I − x̂x̂ᵀ)η|² ~ χ²_{n-1} exact
                 xhat[xoff, l] = 1.0
     if bias > 0.0:
-        fill_normals(s, bits, zeta, n_out)  # ζ_d, after ξ_d in the stream
+        fill_normals(s, zeta, n_out)  # ζ_d, after ξ_d in the stream
     for l in range(L):
         xi_sq[l] = 0.0
         nx_out[l] = 0.0
@@ -166,9 +167,9 @@ def backward_layer(delta, eta, v, deriv, xi, xhat, off, xoff, n_in, n_out, sigma
 
 
 @nb.njit(**_JIT)
-def unit_error(s, bits, delta, n, tmp):  # pragma: no cover - compiled
+def unit_error(s, delta, n, tmp):  # pragma: no cover - compiled
     """δ ← a random unit vector in R^n, every lane."""
-    fill_normals(s, bits, delta, n)
+    fill_normals(s, delta, n)
     lane_norms(delta, 0, n, tmp)
     for i in range(n):
         for l in range(tmp.size):
@@ -254,7 +255,6 @@ def walk_lanes(act, s, n_valid, widths, sigma, bias, code, param, in_mean, in_st
         rows_in += widths[d]
     x = np.empty((nmax + 2, L))
     z = np.empty((nmax + 2, L))
-    bits = np.empty((nmax + 2, L), dtype=np.uint64)
     v = np.empty((nmax + 2, L))
     delta = np.empty((nmax + 2, L))
     # the layer state kept for the backward pass lives in ``work`` (reused chunk after
@@ -270,6 +270,7 @@ def walk_lanes(act, s, n_valid, widths, sigma, bias, code, param, in_mean, in_st
     p = np.empty(L)
     tmp = np.empty(L)
     r = np.empty(L)
+    lg = np.empty(L)
     status = np.zeros(L, dtype=np.int8)
     deaths = np.zeros(L, dtype=np.int64)
     cxi = np.zeros(L)
@@ -285,7 +286,7 @@ def walk_lanes(act, s, n_valid, widths, sigma, bias, code, param, in_mean, in_st
         off_in[d + 1] = off_in[d] + widths[d]
 
     # ---- forward pass ----
-    input_layer(s, bits, x, widths[0], in_mean, in_std)
+    input_layer(s, x, widths[0], in_mean, in_std)
     lane_norms(x, 0, widths[0], nx)
     for d in range(n_total):
         n_in, n_out = widths[d], widths[d + 1]
@@ -303,12 +304,13 @@ def walk_lanes(act, s, n_valid, widths, sigma, bias, code, param, in_mean, in_st
                 nx[l] = 0.0
                 for i in range(n_in):
                     x[i, l] = 0.0
-        fill_normals(s, bits, z, n_out)  # ξ_d
-        forward_layer(act, code[d], param[d], s, bits, z, v, x, nx, n_in, n_out, sigma[d],
+        fill_normals(s, z, n_out)  # ξ_d
+        forward_layer(act, code[d], param[d], s, z, v, x, nx, n_in, n_out, sigma[d],
                       bias[d], deriv, xi, xhat, off_out[d], off_in[d], network, tmp, r)
         if measured:
+            lane_logs(tmp, lg)
             for l in range(L):
-                cxi[l] += math.log(tmp[l])
+                cxi[l] += lg[l]
         for l in range(L):
             nx[l] = r[l]
         if renorm:
@@ -322,17 +324,21 @@ def walk_lanes(act, s, n_valid, widths, sigma, bias, code, param, in_mean, in_st
                     x[i, l] *= tmp[l]
 
     # ---- backward pass ----
-    unit_error(s, bits, delta, widths[n_total], tmp)
+    unit_error(s, delta, widths[n_total], tmp)
     for d in range(n_total - 1, n_fwd - 1, -1):
         n_in, n_out = widths[d], widths[d + 1]
         measured = d < n_fwd + n_layers
-        fill_normals(s, bits, z, n_in)  # η_d
+        fill_normals(s, z, n_in)  # η_d
         backward_layer(delta, z, v, deriv, xi, xhat, off_out[d], off_in[d], n_in, n_out,
                        sigma[d], network, nu, c, p, tmp, r)
         if measured:
             for l in range(L):
                 # |(I − x̂x̂ᵀ)η|² = |η|² − (x̂·η)² (p = 0 in the paper model)
-                ceta[l] += math.log(tmp[l] - p[l] * p[l])
+                p[l] = tmp[l] - p[l] * p[l]
+            lane_logs(p, lg)
+            for l in range(L):
+                ceta[l] += lg[l]
+            lane_logs(r, lg)  # ln |δ_{d-1}|, used below where the lane is alive
         j = n_fwd + n_layers - 1 - d
         for l in range(L):
             # scale of the new δ: 1/|v| (network), 1/|η| (paper); 0 keeps the old δ
@@ -347,7 +353,7 @@ def walk_lanes(act, s, n_valid, widths, sigma, bias, code, param, in_mean, in_st
             if status[l] == ALIVE:
                 scale = 1.0 / r[l] if network else 1.0 / math.sqrt(tmp[l])
                 if measured:
-                    lz[j, l] = 2.0 * math.log(r[l])
+                    lz[j, l] = 2.0 * lg[l]
                     ok[j, l] = True
             c[l] = scale
         src = v if network else z

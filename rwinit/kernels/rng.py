@@ -10,13 +10,14 @@ seed and the chunk index only. A lane's next 64 bits are
     s2 ^= t;  s3 = rotl(s3, 45),
 
 the top 52 bits become a double u ∈ [1, 2) by writing them under the exponent of 1.0
-(no integer-to-float conversion, which does not vectorise), and pairs of uniforms become
-pairs of standard normals by Box–Muller (Box & Muller 1958):
+(a bit cast, :mod:`.bitcast`; an integer-to-float conversion does not vectorise), and
+pairs of uniforms become pairs of standard normals by Box–Muller (Box & Muller 1958):
 
     z₁ = √(−2 ln u₁) cos θ,   z₂ = √(−2 ln u₁) sin θ,   u₁ ∈ (0, 1], θ = 2π(u₂ − ½),
 
-with ln, cos and sin evaluated by polynomials accurate to a few ulp (libm calls would stop
-the compiler from vectorising the loop; Numba has no vector math library here).
+with ln, cos and sin evaluated by the polynomials of :mod:`.polymath`, accurate to a few ulp
+(libm calls would stop the compiler from vectorising the loop; Numba has no vector math
+library here).
 
 Every loop runs over the lanes innermost, so the compiler turns it into SIMD code.
 """
@@ -29,6 +30,8 @@ import numba as nb
 import numpy as np
 
 from .. import _config
+from .bitcast import float_from_bits
+from .polymath import cos_sin_quadruple, log_normal_number
 
 _ONE_BITS = np.uint64(0x3FF0000000000000)  # the bit pattern of 1.0
 _TWO_PI = 2.0 * math.pi
@@ -37,11 +40,7 @@ _U17 = np.uint64(17)
 _U45 = np.uint64(45)
 _U19 = np.uint64(19)
 _U12 = np.uint64(12)
-_U52 = np.uint64(52)
-_MANTISSA = np.uint64(0x000FFFFFFFFFFFFF)
 _HALF_PI = 0.5 * math.pi
-_SQRT2 = math.sqrt(2.0)
-_LN2 = math.log(2.0)
 
 _JIT = dict(cache=True, nogil=True, error_model="numpy", fastmath=_config.KERNEL_FASTMATH)
 
@@ -68,87 +67,24 @@ def _next_bits(s, l):  # pragma: no cover - compiled
 
 
 @nb.njit(**_JIT)
-def fill_normals(s, bits, z, n):  # pragma: no cover - compiled
+def fill_normals(s, z, n):  # pragma: no cover - compiled
     """Write standard normals into rows ``0 … n-1`` of ``z`` (shape (≥ n+1, L)), every lane.
 
-    Draws ``n`` rounded up to even uniforms per lane (Box–Muller makes normals in pairs);
-    ``bits`` is uint64 scratch of the same shape as ``z``. ln and sin/cos are computed by
-    the branch-free polynomials below (not libm calls), so every pass vectorises.
+    Draws ``n`` rounded up to even uniforms per lane (Box–Muller makes normals in pairs),
+    in one pass: the bit casts (:mod:`.bitcast`) and the branch-free polynomials for ln
+    and sin/cos (:mod:`.polymath`) keep every number in registers, so the loop over lanes
+    vectorises.
     """
     L = s.shape[1]
     rows = n + (n & 1)
-    for i in range(rows):
-        for l in range(L):
-            bits[i, l] = (_next_bits(s, l) >> _U12) | _ONE_BITS
-    u = bits.view(np.float64)  # in [1, 2)
-    zb = z.view(np.uint64)
     for i in range(0, rows, 2):
         for l in range(L):
-            z[i, l] = 2.0 - u[i, l]  # u₁ ∈ (0, 1]
-            c, sn = _cos_sin(_HALF_PI * (u[i + 1, l] - 1.5))  # θ = 2π(u₂ − ½) ∈ [−π, π)
-            z[i + 1, l] = c
-            u[i + 1, l] = sn
-    for i in range(0, rows, 2):
-        for l in range(L):
-            b = zb[i, l]  # u₁ = 2^e · m: split off the exponent
-            u[i, l] = np.float64(np.int64(b >> _U52)) - 1023.0
-            zb[i, l] = (b & _MANTISSA) | _ONE_BITS
-    for i in range(0, rows, 2):
-        for l in range(L):
-            rad = math.sqrt(-2.0 * _log_parts(z[i, l], u[i, l]))
-            z[i, l] = rad * z[i + 1, l]
-            z[i + 1, l] = rad * u[i + 1, l]
-
-
-@nb.njit(inline="always", **_JIT)
-def _log_parts(m, e):  # pragma: no cover - compiled
-    """ln(2^e · m) for m ∈ [1, 2): ln m = 2 atanh s, s = (m − 1)/(m + 1), |s| < 0.172
-    after folding m into [√½, √2); the series to s²¹ is exact to double precision."""
-    big = m > _SQRT2
-    m = m * 0.5 if big else m
-    e = e + 1.0 if big else e
-    s = (m - 1.0) / (m + 1.0)
-    q = s * s
-    p = 1.0 / 21.0
-    p = p * q + 1.0 / 19.0
-    p = p * q + 1.0 / 17.0
-    p = p * q + 1.0 / 15.0
-    p = p * q + 1.0 / 13.0
-    p = p * q + 1.0 / 11.0
-    p = p * q + 1.0 / 9.0
-    p = p * q + 1.0 / 7.0
-    p = p * q + 1.0 / 5.0
-    p = p * q + 1.0 / 3.0
-    p = p * q + 1.0
-    return 2.0 * s * p + e * _LN2
-
-
-@nb.njit(inline="always", **_JIT)
-def _cos_sin(phi):  # pragma: no cover - compiled
-    """(cos 4φ, sin 4φ) for |φ| <= π/4: Taylor series of cos φ and sin φ (to φ¹⁸, φ¹⁷),
-    then the double-angle formulas twice."""
-    q = phi * phi
-    c = 1.0 / 6402373705728000.0  # 1/18!
-    c = c * q - 1.0 / 20922789888000.0
-    c = c * q + 1.0 / 87178291200.0
-    c = c * q - 1.0 / 479001600.0
-    c = c * q + 1.0 / 3628800.0
-    c = c * q - 1.0 / 40320.0
-    c = c * q + 1.0 / 720.0
-    c = c * q - 1.0 / 24.0
-    c = c * q + 0.5
-    c = 1.0 - c * q
-    sn = 1.0 / 355687428096000.0  # 1/17!
-    sn = sn * q - 1.0 / 1307674368000.0
-    sn = sn * q + 1.0 / 6227020800.0
-    sn = sn * q - 1.0 / 39916800.0
-    sn = sn * q + 1.0 / 362880.0
-    sn = sn * q - 1.0 / 5040.0
-    sn = sn * q + 1.0 / 120.0
-    sn = sn * q - 1.0 / 6.0
-    sn = phi + phi * q * sn
-    s2, c2 = 2.0 * sn * c, (c - sn) * (c + sn)
-    return (c2 - s2) * (c2 + s2), 2.0 * s2 * c2
+            u = float_from_bits((_next_bits(s, l) >> _U12) | _ONE_BITS)  # u ∈ [1, 2)
+            w = float_from_bits((_next_bits(s, l) >> _U12) | _ONE_BITS)
+            rad = math.sqrt(-2.0 * log_normal_number(2.0 - u))  # u₁ = 2 − u ∈ [2⁻⁵², 1]
+            c, sn = cos_sin_quadruple(_HALF_PI * (w - 1.5))  # θ = 2π(u₂ − ½) ∈ [−π, π)
+            z[i, l] = rad * c
+            z[i + 1, l] = rad * sn
 
 
 @nb.njit(**_JIT)
