@@ -297,9 +297,9 @@ class _Plan:
 
     def lane_bytes(self) -> int:
         """Bytes of layer state one lane keeps between its forward and backward pass."""
-        rows_out = int(self.widths[1:].sum())
-        rows_in = int(self.widths[:-1].sum())
-        kept = rows_out + (rows_out + rows_in if self.network else 0)
+        from .kernels.lanes import work_size
+
+        kept = work_size(self.widths, self.network, 1)
         return 8 * (kept + 7 * int(self.widths.max()) + 2 * self.n_layers + 16)
 
     def lanes(self) -> int:

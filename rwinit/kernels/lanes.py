@@ -17,7 +17,8 @@ Per layer, with W_d x ~ N(0, σ_d²|x|² I) (rotational invariance of Gaussian W
 * backward  u = f'(a_d) ⊙ δ_d, and
     paper:    δ_{d-1} = σ_d |u| η_d
     network:  δ_{d-1} = σ_d [ (ξ_d·u) x̂_{d-1} + |u| (I − x̂x̂ᵀ) η_d ]  (same W_d both ways)
-* statistics  ln z_d = 2 ln |δ_{d-1}| (δ_d has unit norm), and the control variates
+* statistics  ln z_d = 2 ln |δ_{d-1}| (δ_d has unit norm: it is kept as a per-lane
+    scale times a vector, so normalising costs no pass), and the control variates
     A_ξ += ln |ξ_d|²,  A_η += ln |(I − x̂x̂ᵀ) η_d|² (network) or ln |η_d|² (paper).
 
 Deaths, restarts and overflow follow the scalar kernel (:mod:`rwinit.kernels.explicit`):
@@ -69,7 +70,7 @@ def lane_norms(x, row0, n, out):  # pragma: no cover - compiled
 @nb.njit(**_JIT)
 def input_layer(s, x, n0, mean, std):  # pragma: no cover - compiled
     """x_0 = mean + std ⊙ ζ, ζ ~ N(0, I_{n_0}) in every lane."""
-    fill_normals(s, x, n0)
+    fill_normals(s, x, 0, n0)
     L = x.shape[1]
     for i in range(n0):
         for l in range(L):
@@ -77,43 +78,32 @@ def input_layer(s, x, n0, mean, std):  # pragma: no cover - compiled
 
 
 @nb.njit(inline="always", **_JIT)
-def forward_layer(act, code, param, s, z, zeta, x, nx, n_in, n_out, sigma, bias,
-                  deriv, xi, xhat, off, xoff, network, xi_sq, nx_out):  # pragma: no cover
+def forward_layer(act, code, param, s, xi, xi_off, zeta, xout, xoff, nx, n_out, sigma, bias,
+                  deriv, off, network, xi_sq, nx_out):  # pragma: no cover - compiled
     """One forward layer in one fused pass: a = σ|x|ξ + bζ, x ← f(a), keeping f'(a).
 
-    On entry ``z`` rows 0…n_out-1 hold ξ and ``nx`` holds |x| per lane. Keeps ξ and
-    x̂ = x/|x| for the network model's backward step; returns |ξ|² (the control variate's
-    term) in ``xi_sq`` and |f(a)| (the next layer's |x|) in ``nx_out``.
+    On entry ``xi`` rows xi_off … xi_off+n_out-1 hold ξ_d and ``nx`` holds |x_{d-1}| per lane
+    (only the norm of the input enters, by rotational invariance). Writes f'(a) to
+    ``deriv`` rows off…, and f(a) to ``xout`` rows xoff… in the network model, whose
+    backward step needs x̂_d; returns |ξ|² (the control variate's term) in ``xi_sq`` and
+    |f(a)| in ``nx_out``.
     """
     L = nx.size
-    if network:
-        for l in range(L):
-            nx_out[l] = 1.0 / nx[l] if nx[l] > 0.0 else 0.0
-        for i in range(n_in):
-            for l in range(L):
-                xhat[xoff + i, l] = x[i, l] * nx_out[l]
-        for l in range(L):
-            if not nx[l] > 0.0:
-                # x = 0 (a dead forward pass): W_d is independent of everything so far,
-                # and any unit x̂ gives the same law of δ_{d-1}; e_1 also keeps the law
-                # of the control |(I − x̂x̂ᵀ)η|² ~ χ²_{n-1} exact
-                xhat[xoff, l] = 1.0
     if bias > 0.0:
-        fill_normals(s, zeta, n_out)  # ζ_d, after ξ_d in the stream
+        fill_normals(s, zeta, 0, n_out)  # ζ_d, after ξ_d in the stream
     for l in range(L):
         xi_sq[l] = 0.0
         nx_out[l] = 0.0
     for i in range(n_out):
         for l in range(L):
-            xi_il = z[i, l]
-            if network:
-                xi[off + i, l] = xi_il
+            xi_il = xi[xi_off + i, l]
             xi_sq[l] += xi_il * xi_il
             a = sigma * nx[l] * xi_il
             if bias > 0.0:
                 a += bias * zeta[i, l]
             y, dy = act(code, a, param)
-            x[i, l] = y
+            if network:
+                xout[xoff + i, l] = y
             deriv[off + i, l] = dy
             nx_out[l] += y * y
     for l in range(L):
@@ -121,14 +111,19 @@ def forward_layer(act, code, param, s, z, zeta, x, nx, n_in, n_out, sigma, bias,
 
 
 @nb.njit(**_JIT)
-def backward_layer(delta, eta, v, deriv, xi, xhat, off, xoff, n_in, n_out, sigma,
-                   network, nu, c, p, ee, r):  # pragma: no cover - compiled
-    """δ_{d-1} from δ_d with η already drawn into ``eta``, in fused passes.
+def backward_layer(delta, scale, eta, deriv, off, xi, xi_off, x, xoff, inv, n_in, n_out,
+                   sigma, network, nu, c, p, ee, r):  # pragma: no cover - compiled
+    """δ_{d-1} from δ_d = ``scale`` ⊙ ``delta`` (per lane), with η_d already in ``eta``.
 
-    u = f'(a_d) ⊙ δ_d; paper model δ_{d-1} = σ|u|η, network model
-    δ_{d-1} = σ[(ξ·u) x̂ + |u|(η − (x̂·η) x̂)] (written to ``v``; the paper model's is
-    σ|u|η and is not formed: its direction is η's). Returns per lane |δ_{d-1}| in ``r``,
-    |η|² in ``ee`` and x̂·η in ``p`` (0 in the paper model) for the control variate.
+    u = f'(a_d) ⊙ δ_d gives |u| and ξ_d·u (fused pass over the outputs); with
+    x̂ = ``inv`` ⊙ x (the kept forward state, rows xoff…), the network model's
+
+        δ_{d-1} = σ[(ξ·u) x̂ + |u|(η − (x̂·η) x̂)] = σ|u| η + σ(ξ·u − |u| x̂·η) x̂
+
+    is written over ``delta`` rows 0 … n_in-1 (δ_d is not needed any more). The paper
+    model's δ_{d-1} = σ|u|η is not formed: its direction is η's. Returns per lane
+    |δ_{d-1}| in ``r``, |η|² in ``ee`` and x̂·η in ``p`` (0 in the paper model) for the
+    control variate; ``nu`` and ``c`` are scratch.
     """
     L = nu.size
     for l in range(L):
@@ -141,23 +136,25 @@ def backward_layer(delta, eta, v, deriv, xi, xhat, off, xoff, n_in, n_out, sigma
             u = deriv[off + i, l] * delta[i, l]
             nu[l] += u * u
             if network:
-                c[l] += xi[off + i, l] * u
+                c[l] += xi[xi_off + i, l] * u
     for i in range(n_in):
         for l in range(L):
             e = eta[i, l]
             ee[l] += e * e
             if network:
-                p[l] += xhat[xoff + i, l] * e
+                p[l] += x[xoff + i, l] * e
     for l in range(L):
-        nu[l] = math.sqrt(nu[l])
+        nu[l] = math.sqrt(nu[l]) * scale[l]  # |u|
     if network:
         for l in range(L):
+            p[l] *= inv[l]  # x̂·η
+            c[l] = sigma * (c[l] * scale[l] - nu[l] * p[l]) * inv[l]  # coefficient of x
+            nu[l] *= sigma  # coefficient of η
             r[l] = 0.0
         for i in range(n_in):
             for l in range(L):
-                h = xhat[xoff + i, l]
-                vi = sigma * (c[l] * h + nu[l] * (eta[i, l] - p[l] * h))
-                v[i, l] = vi
+                vi = nu[l] * eta[i, l] + c[l] * x[xoff + i, l]
+                delta[i, l] = vi
                 r[l] += vi * vi
         for l in range(L):
             r[l] = math.sqrt(r[l])
@@ -169,7 +166,7 @@ def backward_layer(delta, eta, v, deriv, xi, xhat, off, xoff, n_in, n_out, sigma
 @nb.njit(**_JIT)
 def unit_error(s, delta, n, tmp):  # pragma: no cover - compiled
     """δ ← a random unit vector in R^n, every lane."""
-    fill_normals(s, delta, n)
+    fill_normals(s, delta, 0, n)
     lane_norms(delta, 0, n, tmp)
     for i in range(n):
         for l in range(tmp.size):
@@ -179,7 +176,7 @@ def unit_error(s, delta, n, tmp):  # pragma: no cover - compiled
 @nb.njit(**_JIT)
 def lane_unit_error(s, l, delta, n):  # pragma: no cover - compiled
     """δ[:, l] ← a random unit vector (a restart after a dead layer)."""
-    lane_normals(s, l, delta, n)
+    lane_normals(s, l, delta, 0, n)
     acc = 0.0
     for i in range(n):
         acc += delta[i, l] * delta[i, l]
@@ -220,11 +217,14 @@ def record_sample(lz, ok, l, n_layers, alive_so_far, lz_count, lz_mean, lz_m2,
 
 
 def work_size(widths, network: bool, lanes: int) -> int:
-    """Doubles of layer state a chunk keeps between its passes: f'(a_d) of every layer,
-    and for the network model ξ_d and x̂_{d-1} too."""
+    """Doubles of layer state a chunk keeps between its passes: f'(a_d) of every layer and
+    1/|x_d|, and for the network model ξ_d and x_d too (one spare row each: a normal
+    generator writes pairs; the paper model keeps one placeholder row of each)."""
+    n_total = len(widths) - 1
     rows_out = int(sum(widths[1:]))
-    rows_in = int(sum(widths[:-1]))
-    return lanes * (rows_out + (rows_out + rows_in if network else 2))
+    rows_x = int(sum(widths))
+    kept = rows_out + n_total + 1 + (rows_out + 1 + rows_x + 1 if network else 2)
+    return lanes * kept
 
 
 @nb.njit(inline="always", **_JIT)
@@ -247,90 +247,110 @@ def walk_lanes(act, s, n_valid, widths, sigma, bias, code, param, in_mean, in_st
     n_total = n_fwd + n_layers + n_bwd
     nmax = 0
     rows_out = 0
-    rows_in = 0
+    rows_x = 0
     for d in range(n_total + 1):
         nmax = max(nmax, widths[d])
+        rows_x += widths[d]
     for d in range(n_total):
         rows_out += widths[d + 1]
-        rows_in += widths[d]
-    x = np.empty((nmax + 2, L))
     z = np.empty((nmax + 2, L))
     v = np.empty((nmax + 2, L))
     delta = np.empty((nmax + 2, L))
     # the layer state kept for the backward pass lives in ``work`` (reused chunk after
-    # chunk by the caller: fresh pages for megabytes per chunk cost as much as the walk)
-    n_xi = rows_out if network else 1
-    n_xhat = rows_in if network else 1
-    deriv = work[0:rows_out * L].reshape((rows_out, L))
-    xi = work[rows_out * L:(rows_out + n_xi) * L].reshape((n_xi, L))
-    xhat = work[(rows_out + n_xi) * L:(rows_out + n_xi + n_xhat) * L].reshape((n_xhat, L))
+    # chunk by the caller: fresh pages for megabytes per chunk cost as much as the walk):
+    # f'(a_d), 1/|x_d|, and in the network model ξ_d and x_d (x_0 the input); the paper
+    # model draws ξ_d into scratch and keeps no x (its steps need |x| only)
+    n_xi = rows_out + 1 if network else 1
+    n_x = rows_x + 1 if network else 1
+    at = 0
+    deriv = work[at:at + rows_out * L].reshape((rows_out, L))
+    at += rows_out * L
+    inv = work[at:at + (n_total + 1) * L].reshape((n_total + 1, L))
+    at += (n_total + 1) * L
+    xi_kept = work[at:at + n_xi * L].reshape((n_xi, L))
+    at += n_xi * L
+    x_kept = work[at:at + n_x * L].reshape((n_x, L))
+    xi = xi_kept if network else z
+    x = x_kept if network else np.empty((nmax + 2, L))
     nx = np.empty(L)
+    xn = np.empty(L)
     nu = np.empty(L)
     c = np.empty(L)
     p = np.empty(L)
     tmp = np.empty(L)
     r = np.empty(L)
     lg = np.empty(L)
+    scale = np.empty(L)
     status = np.zeros(L, dtype=np.int8)
     deaths = np.zeros(L, dtype=np.int64)
     cxi = np.zeros(L)
     ceta = np.zeros(L)
     lz = np.zeros((max(n_layers, 1), L))
     ok = np.zeros((max(n_layers, 1), L), dtype=np.bool_)
-    off_out = np.empty(n_total + 1, dtype=np.int64)
-    off_in = np.empty(n_total + 1, dtype=np.int64)
-    off_out[0] = 0
-    off_in[0] = 0
+    off_out = np.zeros(n_total + 1, dtype=np.int64)
+    off_x = np.zeros(n_total + 1, dtype=np.int64)
     for d in range(n_total):
         off_out[d + 1] = off_out[d] + widths[d + 1]
-        off_in[d + 1] = off_in[d] + widths[d]
+        off_x[d + 1] = off_x[d] + widths[d] if network else 0
+    off_xi = off_out if network else np.zeros(n_total + 1, dtype=np.int64)
 
     # ---- forward pass ----
     input_layer(s, x, widths[0], in_mean, in_std)
     lane_norms(x, 0, widths[0], nx)
+    for l in range(L):
+        xn[l] = nx[l]  # |x_d| as kept; nx is the norm the next step uses (1 if renormalised)
     for d in range(n_total):
         n_in, n_out = widths[d], widths[d + 1]
         measured = n_fwd <= d < n_fwd + n_layers
         for l in range(L):
             if restart_dead and renorm and nx[l] == 0.0:
                 # the forward pass died (all units off): condition on survival
-                lane_normals(s, l, x, n_in)
+                lane_normals(s, l, x, off_x[d], n_in)
                 acc = 0.0
-                for i in range(n_in):
+                for i in range(off_x[d], off_x[d] + n_in):
                     acc += x[i, l] * x[i, l]
                 nx[l] = math.sqrt(acc)
+                xn[l] = nx[l]
             if not math.isfinite(nx[l]):
                 status[l] = OVERFLOW
                 nx[l] = 0.0
-                for i in range(n_in):
+                xn[l] = 0.0
+            if network and not (xn[l] > 0.0 and math.isfinite(xn[l])):
+                # x = 0 (a dead forward pass): W_d is independent of everything so far,
+                # and any unit x̂ gives the same law of δ_{d-1}; e_1 also keeps the law
+                # of the control |(I − x̂x̂ᵀ)η|² ~ χ²_{n-1} exact
+                for i in range(off_x[d], off_x[d] + n_in):
                     x[i, l] = 0.0
-        fill_normals(s, z, n_out)  # ξ_d
-        forward_layer(act, code[d], param[d], s, z, v, x, nx, n_in, n_out, sigma[d],
-                      bias[d], deriv, xi, xhat, off_out[d], off_in[d], network, tmp, r)
+                x[off_x[d], l] = 1.0
+                xn[l] = 1.0
+            inv[d, l] = 1.0 / xn[l] if xn[l] > 0.0 else 0.0
+        fill_normals(s, xi, off_xi[d], n_out)  # ξ_d
+        forward_layer(act, code[d], param[d], s, xi, off_xi[d], v, x, off_x[d + 1], nx, n_out,
+                      sigma[d], bias[d], deriv, off_out[d], network, tmp, r)
         if measured:
             lane_logs(tmp, lg)
             for l in range(L):
                 cxi[l] += lg[l]
         for l in range(L):
             nx[l] = r[l]
+            xn[l] = r[l]
         if renorm:
-            # x ← x/|x| (exact for homogeneous f without bias); then |x| = 1
+            # x ← x/|x| (exact for homogeneous f without bias): only |x| enters the next
+            # step, and x̂ is formed from the kept x and 1/|x|
             for l in range(L):
-                ok_l = nx[l] > 0.0 and math.isfinite(nx[l])
-                tmp[l] = 1.0 / nx[l] if ok_l else 1.0
-                nx[l] = 1.0 if ok_l else nx[l]
-            for i in range(n_out):
-                for l in range(L):
-                    x[i, l] *= tmp[l]
+                if nx[l] > 0.0 and math.isfinite(nx[l]):
+                    nx[l] = 1.0
 
     # ---- backward pass ----
     unit_error(s, delta, widths[n_total], tmp)
+    for l in range(L):
+        scale[l] = 1.0
     for d in range(n_total - 1, n_fwd - 1, -1):
         n_in, n_out = widths[d], widths[d + 1]
         measured = d < n_fwd + n_layers
-        fill_normals(s, z, n_in)  # η_d
-        backward_layer(delta, z, v, deriv, xi, xhat, off_out[d], off_in[d], n_in, n_out,
-                       sigma[d], network, nu, c, p, tmp, r)
+        fill_normals(s, z, 0, n_in)  # η_d
+        backward_layer(delta, scale, z, deriv, off_out[d], xi, off_xi[d], x, off_x[d], inv[d],
+                       n_in, n_out, sigma[d], network, nu, c, p, tmp, r)
         if measured:
             for l in range(L):
                 # |(I − x̂x̂ᵀ)η|² = |η|² − (x̂·η)² (p = 0 in the paper model)
@@ -339,27 +359,25 @@ def walk_lanes(act, s, n_valid, widths, sigma, bias, code, param, in_mean, in_st
             for l in range(L):
                 ceta[l] += lg[l]
             lane_logs(r, lg)  # ln |δ_{d-1}|, used below where the lane is alive
+        if not network:
+            delta, z = z, delta  # the paper model's δ_{d-1} has η's direction
         j = n_fwd + n_layers - 1 - d
         for l in range(L):
-            # scale of the new δ: 1/|v| (network), 1/|η| (paper); 0 keeps the old δ
-            scale = 0.0
+            # δ_{d-1} = scale ⊙ delta: 1/|v| (network) or 1/|η| (paper) makes it a unit
+            # vector; 0 for a lane whose walk ended (its numbers are discarded)
             if status[l] == ALIVE and (r[l] == 0.0 or not math.isfinite(r[l])):
                 deaths[l] += 1
                 if restart_dead:
                     lane_unit_error(s, l, delta, n_in)
-                    c[l] = 0.0
+                    scale[l] = 1.0
                     continue
                 status[l] = DEAD
+            scale[l] = 0.0
             if status[l] == ALIVE:
-                scale = 1.0 / r[l] if network else 1.0 / math.sqrt(tmp[l])
+                scale[l] = 1.0 / r[l] if network else 1.0 / math.sqrt(tmp[l])
                 if measured:
                     lz[j, l] = 2.0 * lg[l]
                     ok[j, l] = True
-            c[l] = scale
-        src = v if network else z
-        for i in range(n_in):
-            for l in range(L):
-                delta[i, l] = src[i, l] * c[l] if c[l] > 0.0 else delta[i, l]
 
     # ---- statistics ----
     n_alive = 0

@@ -67,8 +67,9 @@ def _next_bits(s, l):  # pragma: no cover - compiled
 
 
 @nb.njit(**_JIT)
-def fill_normals(s, z, n):  # pragma: no cover - compiled
-    """Write standard normals into rows ``0 … n-1`` of ``z`` (shape (≥ n+1, L)), every lane.
+def fill_normals(s, z, row0, n):  # pragma: no cover - compiled
+    """Write standard normals into rows ``row0 … row0+n-1`` of ``z``, every lane (row
+    ``row0+n`` is overwritten too when n is odd).
 
     Draws ``n`` rounded up to even uniforms per lane (Box–Muller makes normals in pairs),
     in one pass: the bit casts (:mod:`.bitcast`) and the branch-free polynomials for ln
@@ -77,7 +78,7 @@ def fill_normals(s, z, n):  # pragma: no cover - compiled
     """
     L = s.shape[1]
     rows = n + (n & 1)
-    for i in range(0, rows, 2):
+    for i in range(row0, row0 + rows, 2):
         for l in range(L):
             u = float_from_bits((_next_bits(s, l) >> _U12) | _ONE_BITS)  # u ∈ [1, 2)
             w = float_from_bits((_next_bits(s, l) >> _U12) | _ONE_BITS)
@@ -88,14 +89,15 @@ def fill_normals(s, z, n):  # pragma: no cover - compiled
 
 
 @nb.njit(**_JIT)
-def lane_normals(s, l, out, n):  # pragma: no cover - compiled
-    """Standard normals for lane ``l`` only into ``out[0:n, l]`` (rare paths: restarts)."""
-    for i in range(0, n, 2):
+def lane_normals(s, l, out, row0, n):  # pragma: no cover - compiled
+    """Standard normals for lane ``l`` only into ``out[row0:row0+n, l]`` (rare paths:
+    restarts)."""
+    for i in range(row0, row0 + n, 2):
         # m·2⁻⁵² equals the [1, 2) double of fill_normals minus 1, exactly
         u1 = 1.0 - np.float64(_next_bits(s, l) >> _U12) * _TWO_M52
         u2 = np.float64(_next_bits(s, l) >> _U12) * _TWO_M52
         rad = math.sqrt(-2.0 * math.log(u1))
         th = _TWO_PI * u2
         out[i, l] = rad * math.cos(th)
-        if i + 1 < n:
+        if i + 1 < row0 + n:
             out[i + 1, l] = rad * math.sin(th)
