@@ -9,8 +9,8 @@ and variance of the increment ln z_d and of the cumulative walk, with standard e
 the per-layer drift with and without control variates (docs/design.md §Control variates).
 
 Random streams (docs/design.md §Kernels and random streams). The rotational sampler runs
-chunks of L samples side by side in SIMD lanes (L = :data:`rwinit._config.MAX_LANES`, or
-fewer for very wide or deep walks, set by the layer sizes alone); chunk ``i`` seeds its
+chunks of L samples side by side in SIMD lanes (L = 32 … 128, fewer for very wide or
+deep walks, set by the layer sizes alone: :meth:`_Plan.lanes`); chunk ``i`` seeds its
 lanes' xoshiro256+ generators from ``SeedSequence(seed)``'s child ``i``. The explicit
 sampler runs chunks of :data:`rwinit._config.CHUNK_SAMPLES` samples, chunk ``i`` drawing
 from ``PCG64(child i)``. Chunks run on any thread of a pool (the kernels release the
@@ -25,6 +25,7 @@ import math
 import os
 import threading
 import time
+from collections import deque
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -303,8 +304,13 @@ class _Plan:
         return 8 * (kept + 7 * int(self.widths.max()) + 2 * self.n_layers + 16)
 
     def lanes(self) -> int:
-        """Samples per chunk of the batched kernel, from the layer sizes alone."""
-        return int(max(1, min(_config.MAX_LANES, _config.LANE_STATE_BUDGET // self.lane_bytes())))
+        """Samples per chunk of the batched kernel, from the layer sizes alone: the largest
+        power of two L with L·max n_d <= ``LANE_UNITS``, clamped to [``MIN_LANES``,
+        ``MAX_LANES``], fewer when a chunk's layer state would exceed ``LANE_STATE_BUDGET``."""
+        fit = _config.LANE_UNITS // int(self.widths.max())
+        lanes = 1 << max(fit, 1).bit_length() - 1
+        lanes = min(max(lanes, _config.MIN_LANES), _config.MAX_LANES)
+        return int(max(1, min(lanes, _config.LANE_STATE_BUDGET // self.lane_bytes())))
 
     def control_means(self) -> tuple[float, float]:
         """E A_ξ and E A_η over the measured layers (docs/design.md §Control variates)."""
@@ -453,20 +459,34 @@ def _chunk_outputs(n: int, layers: int, *, controls: bool) -> dict[str, np.ndarr
 def _run_chunks(n_chunks: int, chunk: int, total: int, run, collector: _Collector,
                 threads: int, progress: bool, desc: str) -> float:
     """Run ``run(c) -> dict`` for every chunk (``chunk`` samples each, the last one the
-    rest of ``total``), merging blocks in order; return seconds."""
+    rest of ``total``), merging blocks in order; return seconds.
+
+    With a thread pool the next block is queued before the current one is merged, so the
+    workers never wait for the merge (which is in chunk order, whatever the threads).
+    """
     t0 = time.perf_counter()
     block = _config.MERGE_BLOCK_CHUNKS
+    starts = range(0, n_chunks, block)
     pool = ThreadPoolExecutor(max_workers=threads) if threads > 1 and n_chunks > 1 else None
+    queued: deque = deque()
+
+    def results(k: int):
+        ids = range(starts[k], min(starts[k] + block, n_chunks))
+        if pool is None:
+            return map(run, ids)
+        while len(queued) < 2 and k + len(queued) < len(starts):
+            b0 = starts[k + len(queued)]
+            queued.append([pool.submit(run, c) for c in range(b0, min(b0 + block, n_chunks))])
+        return (f.result() for f in queued.popleft())
+
     try:
         with progress_bar(total=total, desc=desc, enabled=progress) as bar:
-            for b0 in range(0, n_chunks, block):
-                ids = range(b0, min(b0 + block, n_chunks))
+            for k, b0 in enumerate(starts):
                 outs = []
-                results = map(run, ids) if pool is None else pool.map(run, ids)
-                for out in results:
+                for out in results(k):
                     outs.append(out)
                     bar.update(out["walk"].size)
-                collector.add_block(outs, [c * chunk for c in ids])
+                collector.add_block(outs, [c * chunk for c in range(b0, b0 + len(outs))])
     finally:
         if pool is not None:
             pool.shutdown(wait=True, cancel_futures=True)
