@@ -53,7 +53,7 @@ BUDGET = 131_072
 #: Depths of the full figure.
 DEPTHS = (2, 4, 8, 16, 32, 64, 128)
 #: λ_in / λ_out of the depth-exponential rates.
-LR_RATIO = 3.0
+LR_RATIO = 10.0
 #: Per-epoch multiplicative decay of every rate.
 DECAY = 0.995
 #: Global-norm gradient clipping.
@@ -70,7 +70,7 @@ def _settings(quick: bool) -> dict:
                     "autoencode": 2}, batch={"classify": 64, "autoencode": 64}, seeds=2,
                     samples=64, workers=1)
     return dict(depths=list(DEPTHS), budget=BUDGET, lr_out=[0.01, 0.03],
-                epochs={"classify": 30, "autoencode": 10},
+                epochs={"classify": 200, "autoencode": 100},
                 batch={"classify": 16, "autoencode": 32}, seeds=SEEDS, samples=256,
                 workers=min(2, os.cpu_count() or 1))
 
