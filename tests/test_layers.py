@@ -170,3 +170,18 @@ def test_nonlinearity_defined_inside_a_function_runs_without_a_disk_cache():
     a = simulate_walk("test_local_softsign", 7, 5, **kw)
     b = simulate_walk("test_softsign", 7, 5, **kw)
     np.testing.assert_allclose(a.sample_log_ratio, b.sample_log_ratio, rtol=1e-12)
+
+
+def test_dead_forward_pass_uses_an_arbitrary_unit_direction():
+    """A zero input makes every forward state 0 (tanh(0) = 0); the rotational sampler then
+    takes x̂ = e_1 (docs/design.md §Control variates), which must give the law of
+    explicit matrices, where W_dᵀ acts on δ with no x to condition on."""
+    M = 1500
+    kw = dict(input_mean=0.0, input_std=0.0, model="network")
+    widths, nls, gains = [6, 9, 5, 7], ["tanh"] * 3, [1.3, 0.9, 1.1]
+    r = simulate_layers(widths, nls, gains, samples=M, seed=41, keep_paths=M, **kw)
+    ref_z = naive_layers_log_z(widths, nls, gains, samples=M, seed=42, **kw)
+    z = 2 * np.diff(r.paths, axis=1)
+    for j in range(3):
+        assert _means_agree(z[:, j], ref_z[:, j]), j
+        assert _ks_p(z[:, j], ref_z[:, j]) > KS_P_MIN, j

@@ -54,13 +54,23 @@ def act(k, a, p):
 {branches}
 
 
+@nb.njit(inline="always", **_JIT)
+def dact(k, y, p):
+{output_branches}
+
+
+#: every f' is a function of f(a) (dact is then exact and the walk keeps no f')
+FROM_OUTPUT = {from_output}
+
+
 @nb.njit(cache={cache}, **_JIT)
 def walk(s, n_valid, widths, sigma, bias, code, param, in_mean, in_std, n_fwd, n_layers,
          n_bwd, network, renorm, restart_dead, out_walk, out_layers, out_status,
          out_deaths, out_cxi, out_ceta, lz_count, lz_mean, lz_m2, walk_mean, walk_m2,
          paths, work):
-    return walk_lanes(act, s, n_valid, widths, sigma, bias, code, param, in_mean, in_std,
-                      n_fwd, n_layers, n_bwd, network, renorm, restart_dead, out_walk,
+    model = (2 if FROM_OUTPUT else 1) if network else 0
+    return walk_lanes(act, dact, s, n_valid, widths, sigma, bias, code, param, in_mean, in_std,
+                      n_fwd, n_layers, n_bwd, model, renorm, restart_dead, out_walk,
                       out_layers, out_status, out_deaths, out_cxi, out_ceta, lz_count,
                       lz_mean, lz_m2, walk_mean, walk_m2, paths, work)
 '''
@@ -136,7 +146,7 @@ def function_key(nl: Nonlinearity) -> tuple:
 
 
 def _source(nls: tuple[Nonlinearity, ...], key: str, cache: bool) -> tuple[str, dict]:
-    imports, compiled, branches = [], [], []
+    imports, compiled, branches, output_branches = [], [], [], []
     namespace: dict = {}
     for k, nl in enumerate(nls):
         value, derivative, of_output = _functions(nl)
@@ -150,14 +160,17 @@ def _source(nls: tuple[Nonlinearity, ...], key: str, cache: bool) -> tuple[str, 
                         f"_g{k} = nb.njit(inline='always', **_JIT)(_d{k})")
         arg = "y" if of_output else "a"
         body = f"    y = _f{k}(a, p)\n    return y, _g{k}({arg}, p)"
-        if k == len(nls) - 1:
-            branches.append(body)
-        else:
-            branches.append(f"    if k == {k}:\n    " + body.replace("\n", "\n    "))
+        dbody = f"    return _g{k}(y, p)" if of_output else "    return 0.0"
+        for out, text in ((branches, body), (output_branches, dbody)):
+            if k == len(nls) - 1:
+                out.append(text)
+            else:
+                out.append(f"    if k == {k}:\n    " + text.replace("\n", "\n    "))
     labels = ", ".join(nl.name for nl in nls)
     text = _TEMPLATE.format(labels=labels, key=key, imports="\n".join(imports),
                             compiled="\n".join(compiled), branches="\n".join(branches),
-                            cache=cache)
+                            output_branches="\n".join(output_branches),
+                            from_output=all(_functions(nl)[2] for nl in nls), cache=cache)
     return text, namespace
 
 

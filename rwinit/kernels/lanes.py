@@ -84,9 +84,10 @@ def forward_layer(act, code, param, s, xi, xi_off, zeta, xout, xoff, nx, n_out, 
 
     On entry ``xi`` rows xi_off … xi_off+n_out-1 hold ξ_d and ``nx`` holds |x_{d-1}| per lane
     (only the norm of the input enters, by rotational invariance). Writes f'(a) to
-    ``deriv`` rows off…, and f(a) to ``xout`` rows xoff… in the network model, whose
-    backward step needs x̂_d; returns |ξ|² (the control variate's term) in ``xi_sq`` and
-    |f(a)| in ``nx_out``.
+    ``deriv`` rows off… (a scratch block the caller reuses when f' is not kept: an
+    unconditional store keeps the loop vectorised), and f(a) to ``xout`` rows xoff… in the
+    network model, whose backward step needs x̂_d; returns |ξ|² (the control variate's
+    term) in ``xi_sq`` and |f(a)| in ``nx_out``.
     """
     L = nx.size
     if bias > 0.0:
@@ -110,20 +111,24 @@ def forward_layer(act, code, param, s, xi, xi_off, zeta, xout, xoff, nx, n_out, 
         nx_out[l] = math.sqrt(nx_out[l])
 
 
-@nb.njit(**_JIT)
-def backward_layer(delta, scale, eta, deriv, off, xi, xi_off, x, xoff, inv, n_in, n_out,
-                   sigma, network, nu, c, p, ee, r):  # pragma: no cover - compiled
+@nb.njit(inline="always", **_JIT)
+def backward_layer(dact, code, param, from_output, delta, scale, eta, deriv, off, xi, xi_off,
+                   x, xoff, yoff, inv, n_in, n_out, sigma, network, nu, c, p, ee, r,
+                   k1):  # pragma: no cover - compiled
     """δ_{d-1} from δ_d = ``scale`` ⊙ ``delta`` (per lane), with η_d already in ``eta``.
 
-    u = f'(a_d) ⊙ δ_d gives |u| and ξ_d·u (fused pass over the outputs); with
-    x̂ = ``inv`` ⊙ x (the kept forward state, rows xoff…), the network model's
+    u = f'(a_d) ⊙ δ_d gives |u| and ξ_d·u (fused pass over the outputs), f'(a_d) read from
+    ``deriv`` rows off… or, with ``from_output``, computed as ``dact(code, y, param)`` from
+    the kept y = f(a_d) (``x`` rows yoff…: tanh's 1 − y², no f' kept at all). With
+    x̂ = ``inv`` ⊙ x (the kept input, rows xoff…), the network model's
 
         δ_{d-1} = σ[(ξ·u) x̂ + |u|(η − (x̂·η) x̂)] = σ|u| η + σ(ξ·u − |u| x̂·η) x̂
 
-    is written over ``delta`` rows 0 … n_in-1 (δ_d is not needed any more). The paper
-    model's δ_{d-1} = σ|u|η is not formed: its direction is η's. Returns per lane
-    |δ_{d-1}| in ``r``, |η|² in ``ee`` and x̂·η in ``p`` (0 in the paper model) for the
-    control variate; ``nu`` and ``c`` are scratch.
+    is written over ``delta`` rows 0 … n_in-1 (δ_d is not needed any more); a lane with
+    ``inv`` = 0 (its input was 0: a dead forward pass) uses x̂ = e_1. The paper model's
+    δ_{d-1} = σ|u|η is not formed: its direction is η's. Returns per lane |δ_{d-1}| in
+    ``r``, |η|² in ``ee`` and x̂·η in ``p`` (0 in the paper model) for the control
+    variate; ``nu``, ``c`` and ``k1`` are scratch.
     """
     L = nu.size
     for l in range(L):
@@ -133,7 +138,10 @@ def backward_layer(delta, scale, eta, deriv, off, xi, xi_off, x, xoff, inv, n_in
         ee[l] = 0.0
     for i in range(n_out):
         for l in range(L):
-            u = deriv[off + i, l] * delta[i, l]
+            if from_output:
+                u = dact(code, x[yoff + i, l], param) * delta[i, l]
+            else:
+                u = deriv[off + i, l] * delta[i, l]
             nu[l] += u * u
             if network:
                 c[l] += xi[xi_off + i, l] * u
@@ -147,8 +155,10 @@ def backward_layer(delta, scale, eta, deriv, off, xi, xi_off, x, xoff, inv, n_in
         nu[l] = math.sqrt(nu[l]) * scale[l]  # |u|
     if network:
         for l in range(L):
-            p[l] *= inv[l]  # x̂·η
-            c[l] = sigma * (c[l] * scale[l] - nu[l] * p[l]) * inv[l]  # coefficient of x
+            c[l] *= scale[l]  # ξ·u
+            p[l] = p[l] * inv[l] if inv[l] > 0.0 else eta[0, l]  # x̂·η
+            k1[l] = 0.0 if inv[l] > 0.0 else sigma * (c[l] - nu[l] * p[l])  # x̂ = e_1
+            c[l] = sigma * (c[l] - nu[l] * p[l]) * inv[l]  # coefficient of x
             nu[l] *= sigma  # coefficient of η
             r[l] = 0.0
         for i in range(n_in):
@@ -157,6 +167,9 @@ def backward_layer(delta, scale, eta, deriv, off, xi, xi_off, x, xoff, inv, n_in
                 delta[i, l] = vi
                 r[l] += vi * vi
         for l in range(L):
+            if k1[l] != 0.0:
+                r[l] += k1[l] * (2.0 * delta[0, l] + k1[l])
+                delta[0, l] += k1[l]
             r[l] = math.sqrt(r[l])
     else:
         for l in range(L):
@@ -228,13 +241,16 @@ def work_size(widths, network: bool, lanes: int) -> int:
 
 
 @nb.njit(inline="always", **_JIT)
-def walk_lanes(act, s, n_valid, widths, sigma, bias, code, param, in_mean, in_std,
+def walk_lanes(act, dact, s, n_valid, widths, sigma, bias, code, param, in_mean, in_std,
                n_fwd, n_layers, n_bwd, network, renorm, restart_dead,
                out_walk, out_layers, out_status, out_deaths, out_cxi, out_ceta,
                lz_count, lz_mean, lz_m2, walk_mean, walk_m2, paths, work):  # pragma: no cover
     """Run one chunk of ``L = s.shape[1]`` samples (the first ``n_valid`` are recorded).
 
-    ``work`` is scratch of at least :func:`work_size` doubles.
+    ``work`` is scratch of at least :func:`work_size` doubles. ``act(k, a, p)`` gives
+    (f_k(a), f_k'(a)). ``network`` is 0 for the paper model, 1 for the network model and
+    2 for the network model when every f_k' is a function of f_k(a) (tanh's 1 − y²): the
+    walk then keeps no f' and ``dact(k, y, p)`` gives f_k' from the kept y.
 
     Layers d = 0 … n_total-1 bottom to top; the measured ones are
     d ∈ [n_fwd, n_fwd + n_layers); step j = n_fwd + n_layers - 1 - d counts them from the
@@ -271,6 +287,8 @@ def walk_lanes(act, s, n_valid, widths, sigma, bias, code, param, in_mean, in_st
     at += n_xi * L
     x_kept = work[at:at + n_x * L].reshape((n_x, L))
     xi = xi_kept if network else z
+    # f' from the kept f(a) where it can be (a renormalised walk may restart x in place)
+    keep_deriv = network != 2 or renorm
     x = x_kept if network else np.empty((nmax + 2, L))
     nx = np.empty(L)
     xn = np.empty(L)
@@ -281,6 +299,7 @@ def walk_lanes(act, s, n_valid, widths, sigma, bias, code, param, in_mean, in_st
     r = np.empty(L)
     lg = np.empty(L)
     scale = np.empty(L)
+    k1 = np.empty(L)
     status = np.zeros(L, dtype=np.int8)
     deaths = np.zeros(L, dtype=np.int64)
     cxi = np.zeros(L)
@@ -315,18 +334,14 @@ def walk_lanes(act, s, n_valid, widths, sigma, bias, code, param, in_mean, in_st
                 status[l] = OVERFLOW
                 nx[l] = 0.0
                 xn[l] = 0.0
-            if network and not (xn[l] > 0.0 and math.isfinite(xn[l])):
-                # x = 0 (a dead forward pass): W_d is independent of everything so far,
-                # and any unit x̂ gives the same law of δ_{d-1}; e_1 also keeps the law
-                # of the control |(I − x̂x̂ᵀ)η|² ~ χ²_{n-1} exact
-                for i in range(off_x[d], off_x[d] + n_in):
-                    x[i, l] = 0.0
-                x[off_x[d], l] = 1.0
-                xn[l] = 1.0
-            inv[d, l] = 1.0 / xn[l] if xn[l] > 0.0 else 0.0
+            # 1/|x|; 0 marks x = 0 (a dead forward pass), where the backward step uses
+            # x̂ = e_1: W_d is independent of everything so far, any unit x̂ gives the same
+            # law of δ_{d-1}, and e_1 keeps the law of |(I − x̂x̂ᵀ)η|² ~ χ²_{n-1} exact
+            inv[d, l] = 1.0 / xn[l] if xn[l] > 0.0 and math.isfinite(xn[l]) else 0.0
         fill_normals(s, xi, off_xi[d], n_out)  # ξ_d
         forward_layer(act, code[d], param[d], s, xi, off_xi[d], v, x, off_x[d + 1], nx, n_out,
-                      sigma[d], bias[d], deriv, off_out[d], network, tmp, r)
+                      sigma[d], bias[d], deriv, off_out[d] if keep_deriv else 0, network, tmp,
+                      r)
         if measured:
             lane_logs(tmp, lg)
             for l in range(L):
@@ -349,8 +364,9 @@ def walk_lanes(act, s, n_valid, widths, sigma, bias, code, param, in_mean, in_st
         n_in, n_out = widths[d], widths[d + 1]
         measured = d < n_fwd + n_layers
         fill_normals(s, z, 0, n_in)  # η_d
-        backward_layer(delta, scale, z, deriv, off_out[d], xi, off_xi[d], x, off_x[d], inv[d],
-                       n_in, n_out, sigma[d], network, nu, c, p, tmp, r)
+        backward_layer(dact, code[d], param[d], not keep_deriv, delta, scale, z, deriv,
+                       off_out[d], xi, off_xi[d], x, off_x[d], off_x[d + 1], inv[d], n_in,
+                       n_out, sigma[d], network, nu, c, p, tmp, r, k1)
         if measured:
             for l in range(L):
                 # |(I − x̂x̂ᵀ)η|² = |η|² − (x̂·η)² (p = 0 in the paper model)
