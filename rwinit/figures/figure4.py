@@ -70,7 +70,7 @@ def _settings(quick: bool) -> dict:
                     "autoencode": 2}, batch={"classify": 64, "autoencode": 64}, seeds=2,
                     samples=64, workers=1)
     return dict(depths=list(DEPTHS), budget=BUDGET, lr_out=[0.01, 0.03],
-                epochs={"classify": 200, "autoencode": 100},
+                epochs={"classify": 300, "autoencode": 100},
                 batch={"classify": 16, "autoencode": 32}, seeds=SEEDS, samples=256,
                 workers=min(2, os.cpu_count() or 1))
 
