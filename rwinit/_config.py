@@ -74,6 +74,10 @@ QUADRATURE_NODES: int = 201
 #: reproducible and a dead walk is still detected).
 KERNEL_FASTMATH: set[str] = {"contract"}
 
+#: Let LLVM use 512-bit vectors on AVX-512 CPUs whose tuning prefers 256-bit ones (Intel
+#: server cores); see :mod:`rwinit._jit`. Read once, before Numba first compiles.
+FULL_WIDTH_VECTORS: bool = True
+
 #: Samples a chunk of the batched rotational kernel runs side by side in SIMD lanes: the
 #: largest power of two L with L·(widest layer) <= LANE_UNITS, between MIN_LANES and
 #: MAX_LANES. More lanes spread each layer's fixed cost over more samples as long as one

@@ -66,7 +66,7 @@ _IMPORT_SPEC = re.compile(r"^[A-Za-z_][\w.]*:[A-Za-z_]\w*$")
 
 def _finite_difference(value: Callable[[float, float], float]) -> Callable[[float, float], float]:
     """f' by a central difference of ``value`` (Numba-compilable when ``value`` is)."""
-    import numba as nb
+    from ._jit import nb
 
     f = nb.njit(value)
     step = FINITE_DIFFERENCE_STEP

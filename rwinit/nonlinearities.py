@@ -31,15 +31,14 @@ import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-import numba as nb
 import numpy as np
-from numba import types
 
+from ._jit import nb
 from .errors import RwinitError
 from .kernels.bitcast import float_from_bits
 
 #: Numba signature of every scalar value and derivative function: f(x, param) -> float.
-SCALAR_SIGNATURE = types.float64(types.float64, types.float64)
+SCALAR_SIGNATURE = nb.types.float64(nb.types.float64, nb.types.float64)
 
 ScalarFunction = Callable[[float, float], float]
 

@@ -25,10 +25,10 @@ from __future__ import annotations
 import functools
 import math
 
-import numba as nb
 import numpy as np
 
 from . import _config
+from ._jit import nb
 from .errors import RwinitError
 from .validation import check_choice, check_nonnegative, check_positive_int
 

@@ -9,8 +9,10 @@ does the same for arrays, but costs a store and a load per number.
 
 from __future__ import annotations
 
-from numba import types
-from numba.extending import intrinsic
+from .._jit import nb
+
+types = nb.types
+intrinsic = nb.extending.intrinsic
 
 
 @intrinsic

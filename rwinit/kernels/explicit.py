@@ -29,9 +29,9 @@ from __future__ import annotations
 
 import math
 
-import numba as nb
 import numpy as np
 
+from .._jit import nb
 from ..weights import draw_standard_weights
 from .lanes import ALIVE, DEAD, OVERFLOW, record_sample
 

@@ -34,10 +34,10 @@ from __future__ import annotations
 
 import math
 
-import numba as nb
 import numpy as np
 
 from .. import _config
+from .._jit import nb
 from .polymath import lane_logs
 from .rng import fill_normals, lane_normals
 

@@ -10,10 +10,10 @@ from __future__ import annotations
 
 import math
 
-import numba as nb
 import numpy as np
 
 from .. import _config
+from .._jit import nb
 from .bitcast import bits_of_float, float_from_bits
 
 _SQRT2 = math.sqrt(2.0)

@@ -26,10 +26,10 @@ from __future__ import annotations
 
 import math
 
-import numba as nb
 import numpy as np
 
 from .. import _config
+from .._jit import nb
 from .bitcast import float_from_bits
 from .polymath import cos_sin_quadruple, log_normal_number
 

@@ -42,11 +42,11 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-import numba as nb
 import numpy as np
 from scipy import optimize, special
 
 from .. import _config
+from .._jit import nb
 from ..errors import RwinitError
 from ..network import Network
 from ..nonlinearities import Nonlinearity
