@@ -13,9 +13,11 @@ AVX-512, and the user has not chosen ``NUMBA_CPU_NAME`` or ``NUMBA_CPU_FEATURES`
 themselves, this module sets ``NUMBA_CPU_FEATURES`` to the host's features plus
 ``-prefer-256-bit`` (Numba reads it again before each compilation). The variable is
 process-wide: Numba code of the user's own that is compiled afterwards gets the same
-tuning, and child processes inherit it. Results do not change with it: the kernels
-allow no reassociation (:data:`rwinit._config.KERNEL_FASTMATH`), so each lane does the
-same arithmetic in the same order whatever the vector width.
+tuning, and child processes inherit it. It has no effect when Numba was imported before
+rwinit (measured: the kernels then keep the host's default tuning). Results do not change
+with it: the kernels allow no reassociation (:data:`rwinit._config.KERNEL_FASTMATH`), so
+each lane does the same arithmetic in the same order whatever the vector width
+(tests/test_jit.py).
 """
 
 from __future__ import annotations

@@ -1,12 +1,16 @@
 """Progress feedback on stderr, shown only for work that lasts more than a second.
 
 A thin wrapper over tqdm (a well-kept library that handles terminals, rates and time
-left better than code we would write); ``enabled=False`` gives a no-op bar.
+left better than code we would write); ``enabled=False`` gives a no-op bar. A bar whose
+steps are long (a figure whose first network takes minutes to train) still appears after
+:data:`PROGRESS_DELAY` seconds and its elapsed time keeps moving: a background thread
+redraws it every :data:`PROGRESS_TICK` seconds until it is closed.
 """
 
 from __future__ import annotations
 
 import sys
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 
@@ -14,6 +18,17 @@ from tqdm.auto import tqdm
 
 #: Seconds before a bar appears, so that quick work prints nothing.
 PROGRESS_DELAY: float = 1.0
+#: Seconds between redraws of a bar that has not advanced.
+PROGRESS_TICK: float = 2.0
+
+
+def _tick(bar: tqdm, closed: threading.Event) -> None:
+    if closed.wait(PROGRESS_DELAY):
+        return
+    while True:
+        bar.update(0)  # redraws (past the delay) without advancing
+        if closed.wait(PROGRESS_TICK):
+            return
 
 
 @contextmanager
@@ -28,7 +43,11 @@ def progress_bar(total: int | None, desc: str, enabled: bool = True) -> Iterator
         leave=False,
         dynamic_ncols=True,
     )
+    closed = threading.Event()
+    if enabled:
+        threading.Thread(target=_tick, args=(bar, closed), daemon=True).start()
     try:
         yield bar
     finally:
+        closed.set()
         bar.close()
