@@ -9,8 +9,8 @@ to approach the mean-field gain from above as N grows. This study shows g*(N)/g_
 and N·(g*(N)/g_mf − 1), which tends to a constant when the approach is O(1/N)
 (stationary variant, network model, Gaussian weights). Measured: linear, ReLU and leaky
 ReLU approach from above like 1/N; softplus, tanh, ELU and SELU approach more slowly
-(N·excess grows; 0.8%, 4.1%, 5.0% and 7.1% above at N = 512); GELU does not approach
-over N ≤ 512 — its g* crosses g_mf near N = 100 and is 2.8% below it at N = 512, the gap
+(N·excess grows; 0.8%, 4.2%, 5.4% and 6.7% above at N = 512); GELU does not approach
+over N ≤ 512 — its g* crosses g_mf between N = 64 and 128 and is 2.8% below it at N = 512, the gap
 growing with N.
 """
 

@@ -6,9 +6,9 @@ correlates the mask f'(a_d) with W_d (docs/design.md, § Propagation models). Th
 measures (g*_network − g*_paper)/g*_paper against N for every built-in nonlinearity
 (stationary variant, Gaussian weights; both models share the seed, and the intervals add the
 two standard errors in quadrature, which is conservative).
-Measured: zero within the CI for the ReLU family, GELU and SiLU, under 1% for softplus,
-3.4% at N = 32 falling to 0.6% at N = 128 for sigmoid; large for tanh, ELU and SELU (59%
-for SELU and 43% for ELU at N = 8, 15% for tanh at N = 16, still 7–10% at N = 128), and
+Measured: zero within the CI for the ReLU family, GELU and SiLU, −0.6% for softplus,
+3.6% at N = 32 falling to 0.7% at N = 128 for sigmoid; large for tanh, ELU and SELU (46%
+for SELU and 41% for ELU at N = 8, 15% for tanh at N = 16, still 6–10% at N = 128), and
 for these N·gap grows with N, so the gap shrinks more slowly than 1/N over N ≤ 128.
 """
 
