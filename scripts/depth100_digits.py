@@ -10,7 +10,7 @@ first-layer gain equal to g and a read-out gain of 1.
 
 Usage::
 
-    python scripts/depth100_digits.py [--width 100] [--jobs 2] [--out docs/depth100.json]
+    python scripts/depth100_digits.py [--width 100] [--jobs 2] [--out docs/depth100_digits.json]
 
 Runs go to ``--jobs`` processes; each pins BLAS to one thread while it trains
 (:func:`rwinit.training.train` does, by default), which also makes it a function of its
