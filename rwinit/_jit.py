@@ -27,21 +27,25 @@ import os
 from . import _config
 
 
-def _prefer_full_width_vectors() -> None:
+def _prefer_full_width_vectors() -> bool:
+    """Make the setting where it applies; whether it was made."""
     if not _config.FULL_WIDTH_VECTORS:
-        return
+        return False
     if os.environ.get("NUMBA_CPU_NAME") or os.environ.get("NUMBA_CPU_FEATURES"):
-        return
+        return False
     import llvmlite.binding as llvm
 
     features = llvm.get_host_cpu_features().flatten()
-    if "+avx512f" in features.split(","):
-        os.environ["NUMBA_CPU_FEATURES"] = features + ",-prefer-256-bit"
+    if "+avx512f" not in features.split(","):
+        return False
+    os.environ["NUMBA_CPU_FEATURES"] = features + ",-prefer-256-bit"
+    return True
 
 
-_prefer_full_width_vectors()
+#: Whether this process asked LLVM for 512-bit vectors (see the module docstring).
+FULL_WIDTH_REQUESTED: bool = _prefer_full_width_vectors()
 
 import numba as nb  # noqa: E402  (after the code-generation setting above)
 import numba.extending  # noqa: E402,F401
 
-__all__ = ["nb"]
+__all__ = ["FULL_WIDTH_REQUESTED", "nb"]

@@ -37,7 +37,7 @@ import numpy as np  # noqa: E402
 
 import rwinit  # noqa: E402
 from rwinit import _config, optimal_gain, simulate_walk  # noqa: E402
-from rwinit._jit import nb  # noqa: E402  (numba with rwinit's code generation setting)
+from rwinit._jit import FULL_WIDTH_REQUESTED, nb  # noqa: E402  (rwinit's code generation)
 
 NONLINEARITY, D, MODEL, HALFWIDTH = "tanh", 100, "network", 0.005
 #: Walks the first release's solver needed for g* to ±0.005 at N = 100 (pilot of 9 × 64
@@ -148,9 +148,9 @@ def main() -> None:
 
     up = subprocess.run(["uptime"], capture_output=True, text=True).stdout.strip()
     print(f"load: {up}   ({os.cpu_count()} CPUs)")
-    wide = "-prefer-256-bit" in os.environ.get("NUMBA_CPU_FEATURES", "")
+    wide = "yes" if FULL_WIDTH_REQUESTED else "no"
     print(f"rwinit {rwinit.__version__}, numpy {np.__version__}, numba {nb.__version__}, "
-          f"512-bit vectors preferred: {'yes' if wide else 'no'} (rwinit._jit)")
+          f"512-bit vectors preferred: {wide} (rwinit._jit)")
     print(f"workload: {NONLINEARITY}, D={D}, {MODEL} model; ratios are (c)'s time over "
           "the method's\n")
     for n in (8, 32):  # compile / load every kernel outside the timings

@@ -13,10 +13,11 @@ _PROBE = """
 import json, os
 import rwinit.kernels  # imports Numba through rwinit._jit
 from rwinit import simulate_walk
+from rwinit._jit import FULL_WIDTH_REQUESTED
 r = simulate_walk("tanh", 24, 12, gain=1.15, samples=96, seed=5, model="network",
                   threads=1)
 print(json.dumps({"features": os.environ.get("NUMBA_CPU_FEATURES", ""),
-                  "name": os.environ.get("NUMBA_CPU_NAME", ""),
+                  "requested": FULL_WIDTH_REQUESTED,
                   "moments": r.log_z_mean.tolist() + r.log_z_var.tolist()}))
 """
 
@@ -39,12 +40,15 @@ def test_wide_vectors_are_requested_exactly_on_avx512_hosts():
     got = _probe({})
     if "+avx512f" in host.split(","):
         assert got["features"] == host + ",-prefer-256-bit"
+        assert got["requested"] is True
     else:
         assert got["features"] == ""
+        assert got["requested"] is False
 
 
 def test_a_users_own_cpu_choice_is_left_alone():
-    assert _probe({"NUMBA_CPU_NAME": "generic"})["features"] == ""
+    got = _probe({"NUMBA_CPU_NAME": "generic"})
+    assert got["features"] == "" and got["requested"] is False
 
 
 def test_results_are_bit_identical_whatever_the_vector_width():
