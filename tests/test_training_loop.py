@@ -112,3 +112,37 @@ def test_training_pins_blas_threads_for_reproducibility(teacher):
         assert _blas_threads() == outside  # restored after training
     assert seen["pinned"] and all(n == 1 for n in seen["pinned"])
     assert seen["free"] == outside
+
+
+def test_error_reached_rule():
+    from rwinit.training import error_reached
+
+    rule = error_reached(0.0, patience=3)
+    errors = [0.9, 0.0, 0.0, 0.1, 0.0, 0.0]
+    hist = [{"epoch": e, "train_error": err} for e, err in enumerate(errors)]
+    assert rule(hist) == ""  # the 0.1 at epoch 3 breaks the run of zeros
+    hist.append({"epoch": 6, "train_error": 0.0})
+    assert "epochs 4-6" in rule(hist)
+    # epoch 0 (the untrained network) never counts toward the patience
+    assert rule([{"epoch": 0, "train_error": 0.0}, {"epoch": 1, "train_error": 0.0}]) == ""
+    assert error_reached(0.05, patience=1)([{"epoch": 0, "train_error": 1},
+                                            {"epoch": 1, "train_error": 0.05}])
+    for bad in (dict(target=-1), dict(target=math.nan), dict(patience=0)):
+        with pytest.raises(RwinitError):
+            error_reached(**bad)
+
+
+def test_stopping_rule_ends_training(teacher):
+    """Stopped as soon as the rule fires, the result says why; the same run without the
+    rule goes on, and the two agree on every epoch they share (the rule only cuts)."""
+    from rwinit.training import error_reached
+
+    _, full = _fit(teacher, epochs=30)
+    target = full.history[10]["train_error"]  # reached by epoch 10 at the latest
+    _, cut = _fit(teacher, epochs=30, stop=error_reached(target, patience=2))
+    first = next(e for e in range(1, 31)
+                 if all(full.history[k]["train_error"] <= target for k in (e, e + 1)))
+    assert cut.epochs == first + 1 < 30 and cut.steps == cut.epochs * 20
+    assert f"<= {target:g} for 2 epochs" in cut.stopped and full.stopped == ""
+    assert [r["loss"] for r in cut.history] == [r["loss"] for r in full.history[: cut.epochs + 1]]
+    assert cut.summary()["stopped"] == cut.stopped

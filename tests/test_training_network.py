@@ -116,3 +116,15 @@ def test_init_params_gains_and_errors():
         Network([3, 2], "tanhh")
     with pytest.raises(RwinitError):
         net.check_params(p[:-1])
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_frobenius_norm_is_numpys_to_the_last_bit(dtype):
+    from rwinit.training.network import frobenius_norm
+
+    rng = np.random.default_rng(3)
+    for shape in [(16, 32), (10, 1771), (7,)]:
+        for scale in (1e-3, 1.0, 1e3):
+            a = (scale * rng.standard_normal(shape)).astype(dtype)
+            for view in (a, a.T, a[..., ::2]):
+                assert frobenius_norm(view) == float(np.linalg.norm(view))

@@ -98,6 +98,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                    help="clip the gradient to global norm C (default: no clipping)")
     p.add_argument("--epochs", type=int_arg("epochs"), default=10, metavar="E",
                    help="passes over the training set")
+    p.add_argument("--stop-error", type=float_arg("stop-error"), metavar="E",
+                   help="stop once the training error has been <= E for --patience epochs "
+                   "in a row (e.g. 0: every example right)")
+    p.add_argument("--patience", type=int_arg("patience"), metavar="P",
+                   help="epochs in a row for --stop-error (default: 10)")
     p.add_argument("--batch-size", type=int_arg("batch-size"), default=64, metavar="B",
                    help="rows per step (at most the data set's size)")
     p.add_argument("--float32", action="store_true", help="compute in float32")
@@ -188,6 +193,12 @@ def validate(args: argparse.Namespace) -> None:
                f"--schedule exponential, not {args.schedule}")
     if args.decay_rate is not None:
         check_range(args.decay_rate, "--decay-rate", 0.0, 1.0, low_open=True)
+    _only_with(args.patience, "--patience", args.stop_error is not None, "--stop-error")
+    if args.stop_error is not None and not (math.isfinite(args.stop_error)
+                                            and args.stop_error >= 0):
+        raise RwinitError(f"--stop-error must be a finite number >= 0, got {args.stop_error!r}")
+    if args.patience is not None:
+        check_positive_int(args.patience, "--patience")
     _only_with(args.max_depth, "--max-depth", args.lr_in is not None, "--lr-in")
     if args.max_depth is not None:
         check_positive_int(args.max_depth, "--max-depth")
@@ -284,9 +295,15 @@ def run(args: argparse.Namespace) -> int:
         "epochs": args.epochs, "batch_size": args.batch_size, "seed": args.seed,
         "dtype": str(net.dtype),
     }
+    stop = None
+    if args.stop_error is not None:
+        from ..training.stopping import error_reached
+
+        stop = error_reached(args.stop_error, 10 if args.patience is None else args.patience)
+        config.update(stop_error=args.stop_error, patience=args.patience or 10)
     result = train(net, params, opt, data, epochs=args.epochs, batch_size=args.batch_size,
                    rng=rng, task=args.task, progress=not args.quiet,
-                   history_path=args.history, config=config)
+                   history_path=args.history, config=config, stop=stop)
     if result.diverged:
         print(f"rwinit train: {result.message}", file=sys.stderr)
     if args.json:
@@ -297,6 +314,8 @@ def run(args: argparse.Namespace) -> int:
         print(f"epochs {result.epochs}, steps {result.steps}, {result.seconds:.1f} s: "
               f"train error {last['train_error']:.4f}, loss {last['loss']:.4g}"
               + ("  [diverged]" if result.diverged else ""))
+        if result.stopped:
+            print(f"stopped early: {result.stopped}")
     if result.history_error:
         # the run itself is not lost: its summary is on stdout above
         raise RwinitError(f"{result.history_error}; the run's summary is on standard output")

@@ -139,14 +139,14 @@ def top_cosine(net: training.Network, params: list, x: np.ndarray) -> float:
 
 def train_recipe(data: training.Dataset, nonlinearity: str, depth: int, width: int,
                  gain: float, recipe: Recipe, epochs: int, seed: int,
-                 task: str = "classify") -> dict:
+                 task: str = "classify", stop: training.StoppingRule | None = None) -> dict:
     """Train one network with ``recipe``; the result as a dictionary of plain values.
 
     Besides the per-epoch training errors it records measured diagnostics: the
     per-layer gradient norms ‖∂L/∂W_d‖ (geometric mean over the first and the last
     epoch's steps) and the mean cosine between different inputs' top hidden
     pre-activations at initialisation and after training (:func:`top_cosine`, on the
-    first 200 rows).
+    first 200 rows). ``stop`` is a stopping rule for :func:`rwinit.training.train`.
     """
     net = training.Network(sizes(data, depth, width, task), nonlinearity)
     params = net.init_params(np.random.default_rng(seed), gain=gain)
@@ -154,11 +154,12 @@ def train_recipe(data: training.Dataset, nonlinearity: str, depth: int, width: i
     probe = data.x[:200]
     cos0 = top_cosine(net, params, probe)
     result = training.train(net, params, recipe.optimizer(depth, steps), data, epochs=epochs,
-                            batch_size=recipe.batch_size, rng=seed, task=task, progress=False)
+                            batch_size=recipe.batch_size, rng=seed, task=task, progress=False,
+                            stop=stop)
     errors = [float(h["train_error"]) for h in result.history]
     grads = [h["grad_norms"] for h in result.history[1:]]
     return {"errors": errors, "final_error": errors[-1], "diverged": result.diverged,
-            "epochs_done": result.epochs, "cos_init": cos0,
+            "epochs_done": result.epochs, "stopped": result.stopped, "cos_init": cos0,
             "cos_final": top_cosine(net, result.params, probe),
             "grad_first": grads[0] if grads else [], "grad_last": grads[-1] if grads else [],
             "seconds": result.seconds}

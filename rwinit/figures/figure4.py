@@ -9,8 +9,10 @@ figure's seed — on every layer, zero biases, and is trained with the recipe of
 Abbott (arXiv:1412.6558, §4; :class:`._training.Recipe`): plain minibatch SGD,
 depth-exponential per-layer rates between λ_in (first layer of the deepest network) and
 λ_out (read-out), a per-epoch multiplicative decay and gradient clipping. λ_out runs over
-a small grid with λ_in = ``LR_RATIO``·λ_out; the rate with the lowest final training
-error for the first seed is kept per (task, f, D), and two more seeds are trained at it.
+a small grid per task (``LR_OUT``) with λ_in = ``LR_RATIO``·λ_out; the rate with the
+lowest final training error for the first seed is kept per (task, f, D), and two more
+seeds are trained at it. A classifier stops early once its training error has been 0 for
+``PATIENCE`` epochs in a row (its curve ends there); an autoencoder runs every epoch.
 
 Tasks: classification of sklearn's digits (softmax cross-entropy; error = fraction
 misclassified on the training set, as in the paper) and the autoencoder (reconstructing
@@ -36,6 +38,7 @@ import numpy as np
 
 from rwinit.atomic import atomic_write_text
 from rwinit.progress import progress_bar
+from rwinit.training import error_reached
 
 from ._common import Options, color, panel_label, save, track, write_csv
 from ._training import Recipe, budget_width, load_data, sizes, train_recipe, unbiased_gain
@@ -60,16 +63,21 @@ DECAY = 0.995
 CLIP = 1.0
 #: Seeds per configuration (offsets added to the figure's seed).
 SEEDS = 3
+#: The λ_out grid of each task (the autoencoder's best rate lay at the top of {0.01, 0.03}).
+LR_OUT = {"classify": [0.01, 0.03], "autoencode": [0.01, 0.03, 0.1, 0.3]}
+#: A classifier stops once its training error has been 0 for this many epochs in a row
+#: (:func:`rwinit.training.error_reached`): the error the figure shows can no longer change.
+PATIENCE = 10
 #: Environment variable naming a directory that keeps finished runs (resumable full run).
 CACHE_ENV = "RWINIT_FIGURE4_CACHE"
 
 
 def _settings(quick: bool) -> dict:
     if quick:
-        return dict(depths=[2, 6], budget=3_000, lr_out=[0.03], epochs={"classify": 2,
-                    "autoencode": 2}, batch={"classify": 64, "autoencode": 64}, seeds=2,
-                    samples=64, workers=1)
-    return dict(depths=list(DEPTHS), budget=BUDGET, lr_out=[0.01, 0.03],
+        return dict(depths=[2, 6], budget=3_000, lr_out={"classify": [0.03], "autoencode": [0.03]},
+                    epochs={"classify": 2, "autoencode": 2},
+                    batch={"classify": 64, "autoencode": 64}, seeds=2, samples=64, workers=1)
+    return dict(depths=list(DEPTHS), budget=BUDGET, lr_out=LR_OUT,
                 epochs={"classify": 300, "autoencode": 100},
                 batch={"classify": 16, "autoencode": 32}, seeds=SEEDS, samples=256,
                 workers=min(2, os.cpu_count() or 1))
@@ -114,8 +122,9 @@ def _job(job: dict) -> dict:
         return json.loads(cache.read_text())
     data = _data(job["options"])
     r = recipe(job["lr_out"], job["max_depth"], job["batch"])
+    stop = error_reached(0.0, job["patience"]) if job["patience"] else None
     out = train_recipe(data, job["nonlinearity"], job["depth"], job["width"], job["gain"], r,
-                       job["epochs"], job["seed"], job["task"])
+                       job["epochs"], job["seed"], job["task"], stop=stop)
     result = {**{k: v for k, v in job.items() if k != "options"}, **out}
     if cache is not None:
         cache.parent.mkdir(parents=True, exist_ok=True)
@@ -176,9 +185,10 @@ def rows(options: Options) -> tuple[list[dict], list[dict], list[dict]]:
     def job(c: dict, lr_out: float, seed: int) -> dict:
         return {**c, "lr_out": lr_out, "seed": seed, "max_depth": max_depth,
                 "epochs": s["epochs"][c["task"]], "batch": s["batch"][c["task"]],
-                "options": options}
+                "patience": PATIENCE if c["task"] == "classify" else 0, "options": options}
 
-    grid = _run_all([job(c, lr, options.seed) for c in configs for lr in s["lr_out"]],
+    grid = _run_all([job(c, lr, options.seed) for c in configs
+                     for lr in s["lr_out"][c["task"]]],
                     s["workers"], "figure4 rate grid")
     best = {}
     for run in grid:
@@ -200,7 +210,8 @@ def rows(options: Options) -> tuple[list[dict], list[dict], list[dict]]:
                       "gain": r["gain"], "seed": r["seed"], "lr_out": r["lr_out"],
                       "lr_in": LR_RATIO * r["lr_out"], "decay": DECAY, "clip": CLIP,
                       "batch": r["batch"], "epochs": r["epochs"],
-                      "epochs_done": r["epochs_done"], "train_error": r["final_error"],
+                      "epochs_done": r["epochs_done"], "stopped": r["stopped"],
+                      "train_error": r["final_error"],
                       "diverged": r["diverged"], "cos_top_init": r["cos_init"],
                       "cos_top_final": r["cos_final"],
                       "grad_ratio_first_epoch": g1 / gD if gD else math.nan,
@@ -268,6 +279,8 @@ def plot(final: list[dict], curves: list[dict], budget: int) -> plt.Figure:
                         ls, color=shade, lw=1.2, label=f"D = {D}" if nl == "tanh" else None)
         ax.set(xlabel="epoch", ylabel=ylabel[task])
         title = f"{task}: curves, seed {seeds[0]} (solid tanh, dashed ReLU)"
+        if task == "classify":
+            title += f"\na run stops after {PATIENCE} epochs at 0%"
         pts = [scale[task] * r["train_error"] for r in curves if r["task"] == task
                and r["seed"] == seeds[0]]
         later = [scale[task] * r["train_error"] for r in curves if r["task"] == task

@@ -2,7 +2,7 @@
 
 Small modules with one job each: :mod:`.network` (forward and backward),
 :mod:`.losses`, :mod:`.optimizers` (optax-style (init, update) pairs, *Deep Learning*
-ch. 8), :mod:`.schedules`, :mod:`.data` and :mod:`.loop`.
+ch. 8), :mod:`.schedules`, :mod:`.stopping`, :mod:`.data` and :mod:`.loop`.
 """
 
 from __future__ import annotations
@@ -26,11 +26,13 @@ from .optimizers import (
     sgd,
 )
 from .schedules import constant, depth_scaled_rates, exponential_decay, linear_decay, per_layer
+from .stopping import StoppingRule, error_reached
 
 __all__ = [
     "Dataset",
     "GradientTransformation",
     "Network",
+    "StoppingRule",
     "TrainResult",
     "adagrad",
     "adam",
@@ -39,6 +41,7 @@ __all__ = [
     "clip_by_global_norm",
     "constant",
     "depth_scaled_rates",
+    "error_reached",
     "exponential_decay",
     "get_optimizer",
     "linear_decay",

@@ -31,8 +31,9 @@ from ..validation import check_choice, check_output_file, check_positive_int
 from ..weights import as_generator
 from .data import Dataset
 from .losses import classification_error, get_loss
-from .network import Network, Params
+from .network import Network, Params, frobenius_norm
 from .optimizers import GradientTransformation, apply_updates
+from .stopping import StoppingRule
 
 TASKS: tuple[str, ...] = ("classify", "autoencode")
 
@@ -53,6 +54,8 @@ class TrainResult:
     config: dict[str, Any] = field(default_factory=dict)
     #: Why the history file could not be written ("" if it was, or none was asked for).
     history_error: str = ""
+    #: Why the stopping rule ended training before ``epochs`` ("" if it did not).
+    stopped: str = ""
 
     @property
     def epochs(self) -> int:
@@ -70,6 +73,7 @@ class TrainResult:
             "seconds": self.seconds,
             "diverged": self.diverged,
             "message": self.message,
+            "stopped": self.stopped,
             "config": self.config,
             "history": self.history,
         }
@@ -122,6 +126,7 @@ def train(
     config: dict[str, Any] | None = None,
     callback: Callable[[dict[str, Any]], None] | None = None,
     blas_threads: int | None = 1,
+    stop: StoppingRule | None = None,
 ) -> TrainResult:
     """Train ``params`` of ``network`` on ``data`` with minibatch steps of ``optimizer``.
 
@@ -151,6 +156,10 @@ def train(
         matrix product differently for different thread counts, and a deep network
         amplifies those last-bit differences into different trajectories. ``None``
         leaves the BLAS library's own setting.
+    stop : callable, optional
+        A stopping rule (:mod:`rwinit.training.stopping`), called with the history after
+        every epoch; training ends when it returns a non-empty reason, which goes to
+        ``result.stopped``. E.g. ``stopping.error_reached(0.0, patience=10)``.
 
     Returns
     -------
@@ -208,7 +217,7 @@ def train(
                 step += 1
                 batch_losses += loss
                 with np.errstate(divide="ignore"):
-                    log_grad += np.log([np.linalg.norm(grads[2 * d]) for d in range(depth)])
+                    log_grad += np.log([frobenius_norm(grads[2 * d]) for d in range(depth)])
                     log_delta += np.log(delta_norms)
             if not bad and not _finite(params):
                 bad = "a parameter is not finite"
@@ -242,6 +251,10 @@ def train(
                 callback(record)
             if history_path is not None and not result.history_error:
                 _save_or_note(history_path, result)
+            if stop is not None and epoch < epochs:
+                result.stopped = stop(history)
+                if result.stopped:
+                    break
     result.seconds = time.perf_counter() - t0
     if history_path is not None and not result.history_error:
         _save_or_note(history_path, result)

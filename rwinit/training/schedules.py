@@ -113,4 +113,9 @@ def per_layer(
     ``arrays_per_layer`` arrays (W_d, b_d) of layer d."""
     base = schedule if callable(schedule) else constant(schedule)
     factors = [float(f) for f in factors]
-    return lambda step: [base(step) * f for f in factors for _ in range(arrays_per_layer)]
+
+    def rates(step: int) -> list[float]:
+        now = base(step)  # once per step, not once per array
+        return [now * f for f in factors for _ in range(arrays_per_layer)]
+
+    return rates
