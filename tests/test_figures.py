@@ -185,6 +185,31 @@ def test_recipe_rates_decay_and_clipping():
     assert np.sqrt(sum(float((x * x).sum()) for x in unscaled)) == pytest.approx(1.0)
 
 
+def test_figure4_stops_classifiers_only_at_zero_error(monkeypatch):
+    """A classifier's job carries the early stop (0% for PATIENCE epochs), an autoencoder's
+    none; the full figure's rate grids are the documented ones."""
+    from rwinit.figures import figure4
+
+    seen = {}
+
+    def fake_train(data, nl, depth, width, gain, recipe, epochs, seed, task, stop=None):
+        seen[task] = stop
+        return {"errors": [1.0], "final_error": 1.0}
+
+    monkeypatch.setattr(figure4, "train_recipe", fake_train)
+    monkeypatch.delenv(figure4.CACHE_ENV, raising=False)
+    base = {"nonlinearity": "tanh", "depth": 2, "width": 8, "gain": 1.0, "lr_out": 0.01,
+            "max_depth": 2, "epochs": 3, "batch": 8, "seed": 0, "options": Options(quick=True)}
+    figure4._job({**base, "task": "classify", "patience": figure4.PATIENCE})
+    figure4._job({**base, "task": "autoencode", "patience": 0})
+    assert seen["autoencode"] is None
+    rule = seen["classify"]
+    zeros = [{"epoch": e, "train_error": 0.0 if e else 0.9} for e in range(figure4.PATIENCE + 1)]
+    assert rule(zeros[:-1]) == "" and rule(zeros) != ""
+    assert rule([*zeros[:-1], {"epoch": figure4.PATIENCE, "train_error": 1e-3}]) == ""
+    assert figure4._settings(quick=False)["lr_out"] == figure4.LR_OUT
+
+
 def test_cli_input_checks_come_before_work(tmp_path, capsys, monkeypatch):
     import errno
     import tempfile
