@@ -44,6 +44,22 @@ def test_gain_auto_uses_solver():
     assert cfg["gain_source"].startswith("auto")
 
 
+def test_stop_error_ends_the_run(capsys):
+    """--stop-error cuts the run once the error has stayed <= E for --patience epochs; the
+    JSON says why and the history ends with that many epochs at or below E."""
+    from rwinit.cli import main
+
+    args = ["train", "--dataset", "teacher", "--depth", "3", "--width", "16", "--quiet",
+            "--gain", "1.2", "--optimizer", "adam", "--lr", "0.01", "--epochs", "50",
+            "--stop-error", "0.5", "--patience", "2", "--json"]
+    assert main(args) == 0
+    out = json.loads(capsys.readouterr().out)
+    errors = [r["train_error"] for r in out["history"]]
+    assert out["epochs"] < 50 and "for 2 epochs in a row" in out["stopped"]
+    assert max(errors[-2:]) <= 0.5 and (len(errors) == 3 or errors[-3] > 0.5)
+    assert out["config"]["patience"] == 2 and out["config"]["stop_error"] == 0.5
+
+
 # A fresh interpreter for a representative few (about 2 s each) ...
 @pytest.mark.parametrize("args", [
     ["--nonlinearity", "tanhh"],

@@ -297,10 +297,11 @@ def run(args: argparse.Namespace) -> int:
     }
     stop = None
     if args.stop_error is not None:
-        from ..training.stopping import error_reached
+        from ..training.stopping import DEFAULT_PATIENCE, error_reached
 
-        stop = error_reached(args.stop_error, 10 if args.patience is None else args.patience)
-        config.update(stop_error=args.stop_error, patience=args.patience or 10)
+        patience = DEFAULT_PATIENCE if args.patience is None else args.patience
+        stop = error_reached(args.stop_error, patience)
+        config.update(stop_error=args.stop_error, patience=patience)
     result = train(net, params, opt, data, epochs=args.epochs, batch_size=args.batch_size,
                    rng=rng, task=args.task, progress=not args.quiet,
                    history_path=args.history, config=config, stop=stop)

@@ -16,8 +16,11 @@ from ..validation import check_positive_int
 
 StoppingRule = Callable[[Sequence[dict[str, Any]]], str]
 
+#: Epochs in a row that :func:`error_reached` waits for by default.
+DEFAULT_PATIENCE = 10
 
-def error_reached(target: float = 0.0, patience: int = 10) -> StoppingRule:
+
+def error_reached(target: float = 0.0, patience: int = DEFAULT_PATIENCE) -> StoppingRule:
     """Stop once the training error has been ≤ ``target`` for ``patience`` epochs in a row.
 
     With ``target=0`` this is "every training example has been classified correctly for
