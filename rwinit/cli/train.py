@@ -14,6 +14,7 @@ from ..validation import (
     check_depth,
     check_gain,
     check_memory,
+    check_nonnegative,
     check_output_file,
     check_positive_int,
     check_range,
@@ -194,9 +195,8 @@ def validate(args: argparse.Namespace) -> None:
     if args.decay_rate is not None:
         check_range(args.decay_rate, "--decay-rate", 0.0, 1.0, low_open=True)
     _only_with(args.patience, "--patience", args.stop_error is not None, "--stop-error")
-    if args.stop_error is not None and not (math.isfinite(args.stop_error)
-                                            and args.stop_error >= 0):
-        raise RwinitError(f"--stop-error must be a finite number >= 0, got {args.stop_error!r}")
+    if args.stop_error is not None:
+        check_nonnegative(args.stop_error, "--stop-error")
     if args.patience is not None:
         check_positive_int(args.patience, "--patience")
     _only_with(args.max_depth, "--max-depth", args.lr_in is not None, "--lr-in")

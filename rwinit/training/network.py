@@ -207,6 +207,7 @@ def frobenius_norm(a: np.ndarray) -> float:
     """
     flat = a.ravel(order="K")
     sq = flat.dot(flat)
+    # math.sqrt is NumPy's root for a double; a float32 sum needs NumPy's float32 root
     return math.sqrt(sq) if a.dtype == np.float64 else float(np.sqrt(sq))
 
 

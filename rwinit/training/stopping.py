@@ -7,12 +7,10 @@ stop, or ``""`` to go on. The trainer calls it after every epoch.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from ..errors import RwinitError
-from ..validation import check_positive_int
+from ..validation import check_nonnegative, check_positive_int
 
 StoppingRule = Callable[[Sequence[dict[str, Any]]], str]
 
@@ -28,9 +26,7 @@ def error_reached(target: float = 0.0, patience: int = DEFAULT_PATIENCE) -> Stop
     Fig. 4, training error) can no longer change, only the loss keeps falling. The rule
     does not look at the untrained network (epoch 0).
     """
-    target = float(target)
-    if not (math.isfinite(target) and target >= 0):
-        raise RwinitError(f"target error must be a finite number >= 0, got {target!r}")
+    target = check_nonnegative(target, "target error")
     patience = check_positive_int(patience, "patience")
 
     def rule(history: Sequence[dict[str, Any]]) -> str:
