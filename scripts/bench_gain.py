@@ -13,7 +13,9 @@ Then: the whole g* solve to a 95% CI half-width of 0.005 at N = 100 (control var
 CRN Newton solver) against (c)'s time per walk times the 7 736 walks the solver of the
 first release needed for that CI; two threads against one; the first-ever compile time
 of a kernel per nonlinearity (fresh, empty cache directories); and the wall time of
-``rwinit --help`` and ``rwinit gain -f tanh -N 100 -D 100`` (kernels already compiled).
+``rwinit --help`` and ``rwinit gain -f tanh -N 100 -D 100`` (kernels already compiled),
+beside the floor under the latter: a new process that imports Numba and calls one trivial
+function from Numba's disk cache.
 
 Timings are interleaved: each round times every method once, in turn, and each method's
 figure is its best round. On a shared virtual machine, whose speed drifts by tens of per
@@ -163,6 +165,31 @@ def wall(cmd: list[str], env: dict | None = None, repeats: int = 3) -> float:
     return best
 
 
+_NUMBA_FLOOR = """
+import numba
+
+
+@numba.njit(cache=True)
+def one_more(x):
+    return x + 1
+
+
+one_more(1)
+"""
+
+
+def numba_floor() -> float:
+    """Best wall time of a new process that imports Numba and calls one trivial function
+    already compiled in Numba's disk cache: what any Numba program pays before it works."""
+    with tempfile.TemporaryDirectory() as tmp:
+        path = os.path.join(tmp, "floor.py")
+        with open(path, "w") as fh:
+            fh.write(_NUMBA_FLOOR)
+        env = dict(os.environ, NUMBA_CACHE_DIR=os.path.join(tmp, "numba"))
+        subprocess.run([sys.executable, path], check=True, env=env)  # compile, cache
+        return wall([sys.executable, path], env=env)
+
+
 def first_compile(names: list[str]) -> list[tuple[str, float]]:
     """Seconds for a fresh process to build and run its first kernel, per nonlinearity,
     with empty kernel and Numba cache directories (the first name also compiles the
@@ -268,7 +295,8 @@ def main() -> None:
     t_help = wall([*exe, "--help"])
     t_gain = wall([*exe, "gain", "-f", "tanh", "-N", "100", "-D", "100", "-q"])
     print(f"\nwall: rwinit --help {t_help:.2f} s (target 0.3), rwinit gain -f tanh -N 100 "
-          f"-D 100 {t_gain:.2f} s (target 1)")
+          f"-D 100 {t_gain:.2f} s (target 1); a new process importing Numba and calling one "
+          f"trivial cached function: {numba_floor():.2f} s")
 
 
 if __name__ == "__main__":

@@ -179,3 +179,24 @@ def test_help_shows_every_default():
     assert checked >= 30
     gain_help = " ".join(sub.choices["gain"].format_help().split())
     assert "(default: network)" in gain_help and "(default: gaussian)" in gain_help
+
+
+def test_console_run_exempts_its_objects_from_the_exit_collection():
+    """The console script freezes the collector before its process exits (the exit's
+    collection would walk Numba's object graph); a caller of main(argv) keeps its own."""
+    import gc
+
+    from rwinit.cli import main
+
+    code = ("import gc, sys; from rwinit.cli import main; "
+            "sys.argv = ['rwinit', 'gain', '-f', 'linear', '-N', '10', '--json']; "
+            "status = main(); print(status, gc.get_freeze_count() > 0, file=sys.stderr)")
+    p = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                       timeout=120)
+    assert p.returncode == 0, p.stderr
+    assert p.stderr.split() == ["0", "True"]
+    assert json.loads(p.stdout)["method"] == "exact"  # the output is complete
+
+    before = gc.get_freeze_count()
+    assert main(["gain", "-f", "linear", "-N", "10", "--json"]) == 0
+    assert gc.get_freeze_count() == before

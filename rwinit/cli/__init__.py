@@ -99,6 +99,31 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser(_command_in(sys.argv[1:] if argv is None else argv))
     args = parser.parse_args(argv)
     try:
+        return _run(args)
+    finally:
+        if argv is None:  # the process ends next
+            _skip_exit_collection()
+
+
+def _skip_exit_collection() -> None:
+    """Exempt every live object from the interpreter's collections at exit (``gc.freeze``).
+
+    Once a kernel has run, the process holds Numba's and LLVM's large graph of objects, and
+    the garbage collection that Python runs while shutting down spends 0.2-0.25 s walking
+    it (measured on the README's machine: ``rwinit gain`` took 1.1-1.2 s, of which the
+    exit 0.23 s; with the freeze the exit takes 0.02 s). Everything else about the exit is
+    unchanged: atexit handlers run, modules are torn down, files are flushed and closed.
+    Only for the console script, whose process ends right after: an in-process caller of
+    :func:`main` keeps its collector as it was.
+    """
+    import gc
+
+    gc.freeze()
+
+
+def _run(args: argparse.Namespace) -> int:
+    """Run the parsed command; map the errors a user can cause to one line and a status."""
+    try:
         status = int(args.handler(args) or 0)
         try:
             sys.stdout.flush()  # a full stdout (> /dev/full) fails here, not at exit
