@@ -66,7 +66,6 @@ def workspace(D: int, batch: int, N: int) -> np.ndarray:
     touched once, outside the timings (a solver evaluates m(g) many times)."""
     key = (D, batch, N)
     if key not in _WORKSPACE:
-        _WORKSPACE.clear()
         _WORKSPACE[key] = np.zeros((D, batch, N, N))
         _WORKSPACE[key].fill(1.0)
     return _WORKSPACE[key]
@@ -226,7 +225,7 @@ def main() -> None:
     optimal_gain(NONLINEARITY, 16, 6, model=MODEL, samples=64, threads=1)  # first-use imports
 
     # ---- per walk, 1 thread ----
-    rounds = 2 if opts.quick else 5
+    rounds = 2 if opts.quick else 7
     Ma = 256 if opts.quick else 1024
     Mc = 8 if opts.quick else 32
     print(f"per walk, 1 thread, best of {rounds} interleaved rounds:")
@@ -234,15 +233,18 @@ def main() -> None:
           f"{'(c)/(a)':>9} {'target':>7} {'(s)/(a)':>8}")
     per = {}
     g = 1.2
-    for N in (32, 100, 256):
-        workspace(D, 8, N)
-        best = interleaved({
-            "a": (lambda M, N=N: simulate_walk(NONLINEARITY, N, D, gain=g, model=MODEL,
-                                               samples=M, threads=1, seed=1), Ma),
-            "s": (lambda M, N=N: scalar_rotational_walk(N, D, g, M, 1), Ma // 4),
-            "c": (lambda M, N=N: numpy_explicit_walk(N, D, g, M, 2), Mc),
-        }, rounds)
-        ta, ts, tc = best["a"], best["s"], best["c"]
+    widths = (32, 100, 256)
+    for N in widths:
+        workspace(D, 8, N)  # every N's matrices exist before the first round (~0.5 GB)
+    methods = {}
+    for N in widths:  # a width's three methods side by side in every round
+        methods[N, "a"] = (lambda M, N=N: simulate_walk(
+            NONLINEARITY, N, D, gain=g, model=MODEL, samples=M, threads=1, seed=1), Ma)
+        methods[N, "s"] = (lambda M, N=N: scalar_rotational_walk(N, D, g, M, 1), Ma // 4)
+        methods[N, "c"] = (lambda M, N=N: numpy_explicit_walk(N, D, g, M, 2), Mc)
+    best = interleaved(methods, rounds)
+    for N in widths:
+        ta, ts, tc = best[N, "a"], best[N, "s"], best[N, "c"]
         per[N] = (ta, tc)
         ok = "met" if tc / ta >= TARGETS[N] else "NOT met"
         print(f"{N:>5} {1e6 * ta:>12.1f} {1e6 * ts:>12.1f} {1e6 * tc:>12.0f} "
@@ -251,7 +253,7 @@ def main() -> None:
 
     # ---- two threads against one ----
     # short timings, many rounds: a thread count is less likely to draw only slow minutes
-    M2, reps, rounds2 = (1024, 5000, 6) if opts.quick else (4096, 10000, 15)
+    M2, reps, rounds2 = (1024, 10000, 6) if opts.quick else (4096, 40000, 15)
     pure_arithmetic(1, 2)  # compile
     best = interleaved({
         **{("walk", k): (lambda M, k=k: simulate_walk(NONLINEARITY, 100, D, gain=1.2,
