@@ -155,13 +155,8 @@ def pure_arithmetic(threads: int, reps: int) -> None:
         list(pool.map(lambda job: loop(*job, reps // threads), jobs))
 
 
-def wall(cmd: list[str], env: dict | None = None, repeats: int = 3) -> float:
-    best = math.inf
-    for _ in range(repeats):
-        t = time.perf_counter()
-        subprocess.run(cmd, check=True, capture_output=True, env=env)
-        best = min(best, time.perf_counter() - t)
-    return best
+def run_command(cmd: list[str], env: dict | None = None) -> None:
+    subprocess.run(cmd, check=True, capture_output=True, env=env)
 
 
 _NUMBA_FLOOR = """
@@ -177,16 +172,16 @@ one_more(1)
 """
 
 
-def numba_floor() -> float:
-    """Best wall time of a new process that imports Numba and calls one trivial function
-    already compiled in Numba's disk cache: what any Numba program pays before it works."""
-    with tempfile.TemporaryDirectory() as tmp:
-        path = os.path.join(tmp, "floor.py")
-        with open(path, "w") as fh:
-            fh.write(_NUMBA_FLOOR)
-        env = dict(os.environ, NUMBA_CACHE_DIR=os.path.join(tmp, "numba"))
-        subprocess.run([sys.executable, path], check=True, env=env)  # compile, cache
-        return wall([sys.executable, path], env=env)
+def numba_floor_command(tmp: str) -> tuple[list[str], dict]:
+    """A script (in ``tmp``) that imports Numba and calls one trivial function from
+    Numba's disk cache, run once to fill that cache: what any Numba program pays before
+    it works, with its environment."""
+    path = os.path.join(tmp, "floor.py")
+    with open(path, "w") as fh:
+        fh.write(_NUMBA_FLOOR)
+    env = dict(os.environ, NUMBA_CACHE_DIR=os.path.join(tmp, "numba"))
+    run_command([sys.executable, path], env)
+    return [sys.executable, path], env
 
 
 def first_compile(names: list[str]) -> list[tuple[str, float]]:
@@ -269,10 +264,16 @@ def main() -> None:
           f"rounds): {ceiling:.2f}x")
 
     # ---- the whole solve ----
-    res, t_solve = timed(optimal_gain, NONLINEARITY, 100, D, model=MODEL,
-                         ci_halfwidth=HALFWIDTH, seed=0, threads=1)
-    res2, t_solve2 = timed(optimal_gain, NONLINEARITY, 100, D, model=MODEL,
-                           ci_halfwidth=HALFWIDTH, seed=0, threads=2)
+    answers = {}
+
+    def solve(threads: int) -> None:
+        answers[threads] = optimal_gain(NONLINEARITY, 100, D, model=MODEL,
+                                        ci_halfwidth=HALFWIDTH, seed=0, threads=threads)
+
+    solve_rounds = 2 if opts.quick else 5
+    seconds = interleaved({k: (lambda M, k=k: solve(k), 1) for k in (1, 2)}, solve_rounds)
+    t_solve, t_solve2 = seconds[1], seconds[2]
+    res, res2 = answers[1], answers[2]
     assert res.g == res2.g  # same seed, same answer, whatever the thread count
     ref = per[100][1] * REFERENCE_WALKS
     half = (res.ci_high - res.ci_low) / 2
@@ -280,7 +281,8 @@ def main() -> None:
           f"in the final evaluations, {res.evaluations} evaluations, {res.layers // D} "
           f"walks; control variates: variance {res.variance_reduction:.1f}x smaller "
           f"({res.samples_without_cv} samples without them)")
-    print(f"  {t_solve:.3f} s (1 thread), {t_solve2:.3f} s (2 threads); NumPy reference "
+    print(f"  best of {solve_rounds} interleaved rounds: {t_solve:.3f} s (1 thread), "
+          f"{t_solve2:.3f} s (2 threads); NumPy reference "
           f"{per[100][1] * 1e3:.1f} ms/walk x {REFERENCE_WALKS} walks = {ref:.0f} s: "
           f"{ref / t_solve:.0f}x (target 500x, stretch 1000x)")
 
@@ -292,14 +294,19 @@ def main() -> None:
 
     # ---- start-up ----
     exe = [sys.executable, "-m", "rwinit"]
-    subprocess.run([*exe, "gain", "-f", "tanh", "-N", "100", "-D", "100", "-q"], check=True,
-                   capture_output=True)
-    t_help = wall([*exe, "--help"])
-    t_gain = wall([*exe, "gain", "-f", "tanh", "-N", "100", "-D", "100", "-q"])
-    print(f"\nwall: rwinit --help {t_help:.2f} s (target 0.3), rwinit gain -f tanh -N 100 "
-          f"-D 100 {t_gain:.2f} s (target 1); a new process importing Numba and calling one "
-          f"trivial cached function: {numba_floor():.2f} s")
-
+    gain_cmd = [*exe, "gain", "-f", "tanh", "-N", "100", "-D", "100", "-q"]
+    run_command(gain_cmd)  # kernels compiled and cached
+    with tempfile.TemporaryDirectory() as tmp:
+        floor_cmd, floor_env = numba_floor_command(tmp)
+        walls = interleaved({
+            "help": (lambda M: run_command([*exe, "--help"]), 1),
+            "gain": (lambda M: run_command(gain_cmd), 1),
+            "floor": (lambda M: run_command(floor_cmd, floor_env), 1),
+        }, 3 if opts.quick else 7)
+    print(f"\nwall, best of {3 if opts.quick else 7} interleaved rounds: rwinit --help "
+          f"{walls['help']:.2f} s (target 0.3), rwinit gain -f tanh -N 100 -D 100 "
+          f"{walls['gain']:.2f} s (target 1); a new process importing Numba and calling one "
+          f"trivial cached function: {walls['floor']:.2f} s")
 
 if __name__ == "__main__":
     main()
