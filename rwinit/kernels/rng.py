@@ -66,7 +66,7 @@ def _hash_consts(n: int) -> np.ndarray:
 def seed_words(ss: np.random.SeedSequence, n_words: int) -> np.ndarray:
     """``ss.generate_state(n_words, np.uint64)``, the same numbers, in one vectorised pass.
 
-    NumPy hashes its pool one 32-bit word at a time in a Python-level loop (about 170 µs
+    NumPy hashes its pool one 32-bit word at a time in a Python-level loop (120-170 µs
     for a 128-lane chunk, 5% of a chunk at width 32, and all of it under the GIL). Word
     i of the uint32 output is ``((pool[i mod P] ^ h_i) · h_{i+1}) ^ (· >> 16)`` with h_i of
     :func:`_hash_consts`, all mod 2³²; pairs of words make one little-endian uint64.
