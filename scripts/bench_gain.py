@@ -40,6 +40,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from concurrent.futures import ThreadPoolExecutor
 
 # one BLAS thread for (c), as one thread for (a): ratios compare algorithms, not cores
 for _var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
@@ -50,6 +51,7 @@ import numpy as np  # noqa: E402
 import rwinit  # noqa: E402
 from rwinit import _config, optimal_gain, simulate_walk  # noqa: E402
 from rwinit._jit import FULL_WIDTH_REQUESTED, nb  # noqa: E402  (rwinit's code generation)
+from rwinit.kernels.rng import fill_normals, seed_lanes  # noqa: E402
 
 NONLINEARITY, D, MODEL, HALFWIDTH = "tanh", 100, "network", 0.005
 #: Walks the first release's solver needed for g* to ±0.005 at N = 100 (pilot of 9 × 64
@@ -121,8 +123,9 @@ def timed(fn, *args, **kw):
 
 
 def interleaved(methods: dict, rounds: int) -> dict:
-    """{name: best seconds per walk} of ``methods`` {name: (fn, M)}, timed in turn, round
-    after round (see the module docstring)."""
+    """{name: best seconds of fn(M), divided by M} of ``methods`` {name: (fn, M)}, timed
+    in turn, round after round (see the module docstring); M counts walks, repetitions,
+    or 1 for a whole command."""
     best = dict.fromkeys(methods, math.inf)
     for _ in range(rounds):
         for name, (fn, M) in methods.items():
@@ -130,29 +133,20 @@ def interleaved(methods: dict, rounds: int) -> dict:
     return best
 
 
-_ARITHMETIC: list = []
+@nb.njit(nogil=True, cache=False, error_model="numpy")
+def _fill_normals_repeatedly(s, z, reps):  # pragma: no cover - compiled
+    for _ in range(reps):
+        fill_normals(s, z, 0, z.shape[0] - 2)
 
 
 def pure_arithmetic(threads: int, reps: int) -> None:
     """Fill a (100, 64) block with normals ``reps`` times, split over ``threads`` threads
     (rwinit's generator: compute only, in L1, nogil). Its time on one thread over its
     time on two is the ceiling of two-thread scaling on this machine."""
-    from concurrent.futures import ThreadPoolExecutor
-
-    from rwinit.kernels.rng import fill_normals, seed_lanes
-
-    if not _ARITHMETIC:
-        @nb.njit(nogil=True, cache=False, error_model="numpy")
-        def loop(s, z, reps):  # pragma: no cover - compiled
-            for _ in range(reps):
-                fill_normals(s, z, 0, z.shape[0] - 2)
-
-        _ARITHMETIC.append(loop)
-    loop = _ARITHMETIC[0]
     jobs = [(seed_lanes(np.random.SeedSequence(k), 64), np.empty((102, 64)))
             for k in range(threads)]
     with ThreadPoolExecutor(threads) as pool:
-        list(pool.map(lambda job: loop(*job, reps // threads), jobs))
+        list(pool.map(lambda job: _fill_normals_repeatedly(*job, reps // threads), jobs))
 
 
 def run_command(cmd: list[str], env: dict | None = None) -> None:
@@ -298,12 +292,13 @@ def main() -> None:
     run_command(gain_cmd)  # kernels compiled and cached
     with tempfile.TemporaryDirectory() as tmp:
         floor_cmd, floor_env = numba_floor_command(tmp)
+        wall_rounds = 3 if opts.quick else 7
         walls = interleaved({
             "help": (lambda M: run_command([*exe, "--help"]), 1),
             "gain": (lambda M: run_command(gain_cmd), 1),
             "floor": (lambda M: run_command(floor_cmd, floor_env), 1),
-        }, 3 if opts.quick else 7)
-    print(f"\nwall, best of {3 if opts.quick else 7} interleaved rounds: rwinit --help "
+        }, wall_rounds)
+    print(f"\nwall, best of {wall_rounds} interleaved rounds: rwinit --help "
           f"{walls['help']:.2f} s (target 0.3), rwinit gain -f tanh -N 100 -D 100 "
           f"{walls['gain']:.2f} s (target 1); a new process importing Numba and calling one "
           f"trivial cached function: {walls['floor']:.2f} s")
