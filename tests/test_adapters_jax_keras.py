@@ -14,6 +14,7 @@ import sys
 
 import numpy as np
 import pytest
+from fresh_process import run_python
 from scipy import stats
 
 from rwinit.adapters.jax import _fan_in, variance_scaling_args
@@ -178,8 +179,7 @@ def test_keras_config():
 def _python(code: str, **env: str) -> subprocess.CompletedProcess:
     full = {k: v for k, v in os.environ.items() if k != "KERAS_BACKEND"}
     full.update(env)
-    return subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                          env=full, timeout=120)
+    return run_python(code, full)
 
 
 def test_keras_backend_is_chosen_or_named(tmp_path):

@@ -16,6 +16,7 @@ import sys
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
+from fresh_process import run_python
 
 from rwinit import theory
 
@@ -191,8 +192,7 @@ def test_console_run_exempts_its_objects_from_the_exit_collection():
     code = ("import gc, sys; from rwinit.cli import main; "
             "sys.argv = ['rwinit', 'gain', '-f', 'linear', '-N', '10', '--json']; "
             "status = main(); print(status, gc.get_freeze_count() > 0, file=sys.stderr)")
-    p = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                       timeout=120)
+    p = run_python(code)
     assert p.returncode == 0, p.stderr
     assert p.stderr.split() == ["0", "True"]
     assert json.loads(p.stdout)["method"] == "exact"  # the output is complete

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import time
 
+from fresh_process import run_python
+
 from rwinit import progress
 from rwinit.progress import progress_bar
 
@@ -35,16 +37,12 @@ def test_a_disabled_bar_prints_nothing_even_when_slow(capsys, monkeypatch):
 def test_a_quiet_run_does_not_import_tqdm():
     """A walk and a solve without progress never touch tqdm (its import is start-up time
     a quiet command need not pay); a bar that is shown does."""
-    import subprocess
-    import sys
-
     code = ("import sys, rwinit; "
             "rwinit.optimal_gain('tanh', 16, 6, samples=64, progress=False); "
             "quiet = 'tqdm' in sys.modules; "
             "from rwinit.progress import progress_bar\n"
             "with progress_bar(1, 'on') as bar: bar.update(1)\n"
             "print(quiet, 'tqdm' in sys.modules)")
-    p = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                       timeout=120)
+    p = run_python(code)
     assert p.returncode == 0, p.stderr
     assert p.stdout.split() == ["False", "True"]
