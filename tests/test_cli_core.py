@@ -29,6 +29,13 @@ def rwinit_cli(*args: str) -> subprocess.CompletedProcess:
                           text=True, timeout=120)
 
 
+def test_whole_numbers_written_as_floats_are_accepted():
+    p = rwinit_cli("gain", "-f", "linear", "-N", "1e1", "-D", "20.0", "--json")
+    assert p.returncode == 0, p.stderr
+    out = json.loads(p.stdout)
+    assert (out["width"], out["depth"]) == (10, 20)
+
+
 def test_gain_json_exact():
     p = rwinit_cli("gain", "-f", "linear", "-N", "10", "--json")
     assert p.returncode == 0, p.stderr

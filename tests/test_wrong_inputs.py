@@ -44,7 +44,10 @@ CASES: list[tuple[str, list[str], str]] = [
     # --- gain ---
     ("gain-width-0", ["gain", "-f", "tanh", "-N", "0"], "width must be a whole number >= 1"),
     ("gain-width-negative", ["gain", "-f", "tanh", "-N", "-5"], "width must be"),
-    ("gain-width-text", ["gain", "-f", "tanh", "-N", "abc"], "width must be a number"),
+    ("gain-width-text", ["gain", "-f", "tanh", "-N", "abc"], "width must be a whole number"),
+    ("gain-width-fraction", ["gain", "-f", "tanh", "-N", "2.5"],
+     "width must be a whole number, got '2.5'"),
+    ("gain-width-inf", ["gain", "-f", "tanh", "-N", "1e400"], "width must be a whole number"),
     ("gain-nonlinearity", ["gain", "-f", "nosuch", "-N", "10"], "unknown nonlinearity 'nosuch'"),
     ("gain-model", [*G, "--model", "foo"], "unknown model 'foo'"),
     ("gain-weights", [*G, "--weights", "foo"], "unknown weight distribution 'foo'"),

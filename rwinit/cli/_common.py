@@ -87,9 +87,25 @@ def _number(text: str, kind: type, name: str) -> Any:
         raise argparse.ArgumentTypeError(f"{name} must be a number, got {text!r}") from None
 
 
+def _whole_number(text: str, name: str) -> int:
+    """``int(text)``, also for a whole number written as a float (``1e3``, ``256.0``)."""
+    try:
+        return int(text)
+    except ValueError:
+        pass
+    try:
+        value = float(text)
+    except ValueError:
+        value = math.nan
+    if not (math.isfinite(value) and value.is_integer()):
+        raise argparse.ArgumentTypeError(f"{name} must be a whole number, got {text!r}")
+    return int(value)
+
+
 def int_arg(name: str):
-    """argparse type: an integer (range checks happen in the library, one message each)."""
-    return lambda text: _number(text, int, name)
+    """argparse type: a whole number, ``1e3`` included (range checks happen in the
+    library, one message each)."""
+    return lambda text: _whole_number(text, name)
 
 
 def float_arg(name: str):
