@@ -289,8 +289,9 @@ class Network:
         set_(self, "bias_std", _per_layer(bias_std, depth, "bias_std"))
         set_(self, "input_mean", _input_stat(input_mean, w[0], "input_mean", nonnegative=False))
         set_(self, "input_var", _input_stat(input_var, w[0], "input_var", nonnegative=True))
-        mean2 = np.square(np.broadcast_to(self.input_mean, (w[0],))).sum()
-        if mean2 + np.broadcast_to(self.input_var, (w[0],)).sum() <= 0:
+        # per-input statistics stay scalars where they were given as one (no n_0 array)
+        if not (np.any(np.asarray(self.input_mean) != 0)
+                or np.any(np.asarray(self.input_var) > 0)):
             raise RwinitError("the inputs are identically zero (input_mean = input_var = 0)")
         set_(self, "_key", None)
 

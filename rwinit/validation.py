@@ -19,8 +19,13 @@ from .errors import RwinitError
 MODELS: tuple[str, ...] = ("paper", "network")
 
 
+#: The largest whole number a count may be: the kernels index with signed 64-bit integers.
+LARGEST_COUNT: int = 2**63 - 1
+
+
 def check_positive_int(value: object, name: str, minimum: int = 1) -> int:
-    """Return ``value`` as an ``int`` if it is a whole number >= ``minimum``."""
+    """Return ``value`` as an ``int`` if it is a whole number >= ``minimum`` (and at most
+    :data:`LARGEST_COUNT`, beyond which no array can be indexed)."""
     if isinstance(value, bool) or not isinstance(value, Integral):
         if isinstance(value, Real) and float(value).is_integer():
             value = int(value)
@@ -28,6 +33,9 @@ def check_positive_int(value: object, name: str, minimum: int = 1) -> int:
             raise RwinitError(f"{name} must be a whole number >= {minimum}, got {value!r}")
     if value < minimum:
         raise RwinitError(f"{name} must be a whole number >= {minimum}, got {value}")
+    if value > LARGEST_COUNT:
+        raise RwinitError(f"{name} must be a whole number between {minimum} and "
+                          f"{LARGEST_COUNT:,} (2^63 - 1), got {value:.3g}")
     return int(value)
 
 

@@ -382,14 +382,29 @@ def _check_memory(plan: _Plan, sampler: str, threads: int, samples: int) -> int:
         widths = plan.widths
         shape = (f"N={widths[0]}" if np.all(widths == widths[0])
                  else f"widths up to {widths.max()}")
-        raise RwinitError(
-            f"this walk would hold about {need / 2**20:.0f} MiB ({shape}, {plan.n_total} "
-            f"layers, {threads} thread{'s' if threads > 1 else ''}; limit "
-            f"{_config.WALK_MEMORY_LIMIT / 2**20:.0f} MiB); use fewer layers or a smaller width"
-            + (", gaussian weights (rotational sampler) or the paper model"
-               if sampler == "explicit" and plan.network else "")
-        )
+        _refuse("about", need, shape, plan.n_total, threads,
+                ", gaussian weights (rotational sampler) or the paper model"
+                if sampler == "explicit" and plan.network else "")
     return threads
+
+
+def _refuse_before_building(units: int, shape: str, n_layers: int) -> None:
+    """Refuse, from plain numbers and before any array is built, a walk that cannot fit
+    even with one lane and one thread: a lane keeps at least one double per unit of every
+    layer (f'(a_d), or ξ_d and x_d), so ``units`` = Σ n_d doubles is a lower bound (a
+    width or depth near 2^63 would otherwise fail inside NumPy, not here)."""
+    if 8 * units > _config.WALK_MEMORY_LIMIT:
+        _refuse("at least", 8 * units, shape, n_layers, 1, "")
+
+
+def _refuse(bound: str, need: int, shape: str, n_layers: int, threads: int,
+            hint: str) -> None:
+    raise RwinitError(
+        f"this walk would hold {bound} {need / 2**20:.0f} MiB ({shape}, {n_layers} "
+        f"layer{'s' if n_layers != 1 else ''}, {threads} thread{'s' if threads > 1 else ''}; limit "
+        f"{_config.WALK_MEMORY_LIMIT / 2**20:.0f} MiB); use fewer layers or a smaller width"
+        + hint
+    )
 
 
 # --- running chunks -----------------------------------------------------------------
@@ -717,6 +732,7 @@ def simulate_walk(
     else:
         layers, fwd, bwd = check_depth(depth), 0, 0
     threads = _threads(threads)
+    _refuse_before_building(N * (fwd + layers + bwd + 1), f"N={N}", fwd + layers + bwd)
     plan = _square_plan(nl, N, g, b, fwd, layers, bwd, model, depth is None)
     threads = _check_memory(plan, sampler, threads, M)
     ss = seed_sequence(seed)
@@ -825,6 +841,7 @@ def simulate_layers(
                           f"got {len(nl_list)}")
     g = _per_layer(gains, D, "gains", check_gain)
     b = _per_layer(bias_std, D, "bias_std", check_nonnegative)
+    _refuse_before_building(sum(w), f"widths up to {max(w)}", D)
     mean = _per_input(input_mean, w[0], "input_mean", positive=False)
     std = _per_input(input_std, w[0], "input_std", positive=True)
     model = check_model(model)

@@ -56,8 +56,10 @@ def solve_network_multiplier(net: Network, *, model: str, samples: int | None,
     widths = list(net.widths)
     nls = list(net.nonlinearities)
     bias = list(net.bias_std)
-    mean = net.input_mean_array
-    std = np.sqrt(net.input_var_array)
+    # scalars stay scalars (the walk broadcasts them; no n_0 array before its size check)
+    mean = net.input_mean if isinstance(net.input_mean, float) else net.input_mean_array
+    std = (math.sqrt(net.input_var) if isinstance(net.input_var, float)
+           else np.sqrt(net.input_var_array))
 
     def walk_at(multiplier: float, n_samples: int, walk_seed: Any):
         return simulate_layers(widths, nls, list(multiplier_gains(net, multiplier)),
