@@ -63,6 +63,11 @@ GAIN_SEARCH_RANGE: tuple[float, float] = (0.01, 100.0)
 BRACKET_FACTOR: float = 1.25
 BRACKET_MAX_STEPS: int = 40
 
+#: Above this width the exact ReLU moments come from their expansion in the binomial's
+#: central moments (rwinit.theory), not from a sum over active counts (whose ±40 SD window
+#: grows like √N: 4·10^5 terms here). Both agree to 1e-14 at this width.
+RELU_EXPANSION_WIDTH: int = 10**8
+
 #: Clip the truncated normal at this many standard deviations of the underlying normal.
 TRUNCATED_NORMAL_CUTOFF: float = 2.0
 

@@ -102,6 +102,29 @@ def test_relu_large_width_truncated_sum_matches_full_sum(N):
     assert theory.log_z_var("relu", N) == pytest.approx(var, rel=1e-10)
 
 
+@pytest.mark.parametrize("N, rel_var", [(10**6, 1e-11), (10**8, 1e-13)])
+def test_relu_expansion_matches_the_sum_over_active_counts(N, rel_var):
+    """Above RELU_EXPANSION_WIDTH the moments come from an expansion whose neglected terms
+    are O(N⁻³), i.e. O(N⁻²) relative to Var ln z ≈ 5/N (2e-12 at N = 10⁶): it must agree
+    with the 40-SD sum where both can be computed."""
+    k, p = theory._relu_k_distribution(N)
+    psi = special.digamma(k / 2)
+    mean_psi = float(p @ psi)
+    var = float(p @ special.polygamma(1, k / 2) + p @ (psi - mean_psi) ** 2)
+    e_mean, e_var = theory._relu_moments_expanded(N)
+    assert e_mean == pytest.approx(mean_psi, rel=1e-13)
+    assert e_var == pytest.approx(var, rel=rel_var)
+
+
+def test_relu_exact_results_for_any_width_a_count_can_hold():
+    """N up to 2⁶³ − 1 in well under a second and no large array: g* → √2 (1 + O(1/N))
+    and Var ln z → 5/N (ψ₁(N/4) ≈ 4/N plus Var ψ(k/2) ≈ 1/N)."""
+    for N in (10**9, 10**18, 2**63 - 1):
+        assert theory.exact_gain("relu", N) == pytest.approx(math.sqrt(2.0), rel=1e-8)
+        assert N * theory.log_z_var("relu", N) == pytest.approx(5.0, rel=1e-7)
+    assert theory.exact_gain("relu", 10**9) > theory.exact_gain("relu", 10**12) > math.sqrt(2)
+
+
 @pytest.mark.parametrize("N", [2, 4, 16])
 def test_relu_moments_match_sampled_binomial_chi2(N):
     rng = np.random.default_rng(7 + N)
