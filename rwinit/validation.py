@@ -39,6 +39,22 @@ def check_positive_int(value: object, name: str, minimum: int = 1) -> int:
     return int(value)
 
 
+def parse_whole_number(text: object, name: str) -> int:
+    """``int(text)``, also for a whole number written as a float (``"1e3"``, ``"256.0"``);
+    RwinitError naming ``name`` for anything else (``"2.5"``, ``"abc"``, ``"inf"``)."""
+    try:
+        return int(text)  # type: ignore[call-overload]
+    except (TypeError, ValueError, OverflowError):
+        pass
+    try:
+        value = float(text)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        value = math.nan
+    if not (math.isfinite(value) and value.is_integer()):
+        raise RwinitError(f"{name} must be a whole number, got {text!r}")
+    return int(value)
+
+
 def check_width(width: object) -> int:
     """Width N of every layer: a whole number >= 1."""
     return check_positive_int(width, "width")

@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from ..errors import RwinitError
-from ..validation import MODELS, check_samples, check_threads
+from ..validation import MODELS, check_samples, check_threads, parse_whole_number
 
 
 class DefaultsHelpFormatter(argparse.HelpFormatter):
@@ -88,18 +88,10 @@ def _number(text: str, kind: type, name: str) -> Any:
 
 
 def _whole_number(text: str, name: str) -> int:
-    """``int(text)``, also for a whole number written as a float (``1e3``, ``256.0``)."""
     try:
-        return int(text)
-    except ValueError:
-        pass
-    try:
-        value = float(text)
-    except ValueError:
-        value = math.nan
-    if not (math.isfinite(value) and value.is_integer()):
-        raise argparse.ArgumentTypeError(f"{name} must be a whole number, got {text!r}")
-    return int(value)
+        return parse_whole_number(text, name)
+    except RwinitError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
 
 
 def int_arg(name: str):

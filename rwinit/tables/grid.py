@@ -17,7 +17,14 @@ import numpy as np
 
 from ..errors import RwinitError
 from ..nonlinearities import get_nonlinearity
-from ..validation import MODELS, check_choice, check_depth, check_nonnegative, check_width
+from ..validation import (
+    MODELS,
+    check_choice,
+    check_depth,
+    check_nonnegative,
+    check_width,
+    parse_whole_number,
+)
 from ..weights import WEIGHT_DISTRIBUTIONS
 from .schema import RowKey
 
@@ -45,13 +52,13 @@ def parse_widths(spec: str | Iterable[int]) -> list[int]:
     for item in _split(spec):
         parts = item.split(":")
         if len(parts) == 1:
-            widths.add(check_width(_int(item, "width")))
+            widths.add(check_width(parse_whole_number(item, "width")))
             continue
         if len(parts) != 3 or not (parts[2].startswith("log") or parts[2].startswith("lin")):
             raise RwinitError(f"width range {item!r} must look like A:B:logK or A:B:linK")
-        a = check_width(_int(parts[0], "width"))
-        b = check_width(_int(parts[1], "width"))
-        k = _int(parts[2][3:], "number of widths")
+        a = check_width(parse_whole_number(parts[0], "width"))
+        b = check_width(parse_whole_number(parts[1], "width"))
+        k = parse_whole_number(parts[2][3:], "number of widths")
         if b < a or k < 2:
             raise RwinitError(f"width range {item!r} needs A <= B and K >= 2")
         if k > b - a + 1:  # checked before any array of K points is made
@@ -68,7 +75,7 @@ def parse_depths(spec: str | Iterable[int | None]) -> list[int | None]:
     items: Iterable[Any] = _split(spec) if isinstance(spec, str) else spec
     depths: list[int | None] = []
     for d in items:
-        value = None if d in (None, "stationary") else check_depth(_int(d, "depth"))
+        value = None if d in (None, "stationary") else check_depth(parse_whole_number(d, "depth"))
         if value not in depths:
             depths.append(value)
     return depths
@@ -96,13 +103,6 @@ def parse_nonlinearities(spec: str | Iterable[str]) -> list[str]:
         if label not in out:
             out.append(label)
     return out
-
-
-def _int(text: Any, name: str) -> int:
-    try:
-        return int(text)
-    except (TypeError, ValueError):
-        raise RwinitError(f"{name} must be a whole number, got {text!r}") from None
 
 
 def make_grid(
