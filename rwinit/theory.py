@@ -64,26 +64,29 @@ def _relu_k_distribution(N: int) -> tuple[np.ndarray, np.ndarray]:
 
 
 def _relu_moments_expanded(N: int) -> tuple[float, float]:
-    """(E ψ(k/2), E ψ₁(k/2) + Var ψ(k/2)) for k ~ Binomial(N, ½), wide layers.
+    """(E ln z, Var ln z) at g = 1 for ReLU from an expansion, for wide layers.
 
-    Taylor expansion of a function h of k about the mean N/2, in the binomial's central
-    moments m₂ = N/4, m₃ = 0, m₄ = 3N²/16 − N/8, with hⱼ = h⁽ʲ⁾(N/2) = ψⱼ(N/4)/2ʲ for
-    h = ψ(·/2) (ψⱼ the polygamma functions):
+    Taylor expansion of a function h of k ~ Binomial(N, ½) about its mean N/2, in the
+    binomial's central moments m₂ = N/4, m₃ = 0, m₄ = 3N²/16 − N/8, with
+    hⱼ = h⁽ʲ⁾(N/2) = ψⱼ(N/4)/2ʲ for h = ψ(·/2) (ψⱼ the polygamma functions):
 
         E h(k) = h₀ + h₂ m₂/2 + h₄ m₄/24 + O(N⁻³),
         Var h(k) = h₁² m₂ + h₁h₃ m₄/3 + h₂² (m₄ − m₂²)/4 + O(N⁻³).
 
-    The neglected terms are below double precision above
+    E ln z = E ψ(k/2) + ln(2/N) is formed as (ψ(x) − ln x) − ln 2 + …, x = N/4, with
+    ψ(x) − ln x = −1/(2x) − 1/(12x²) + O(x⁻⁴), so that no two numbers near ln N cancel and
+    g* keeps full precision. The neglected terms are below double precision above
     :data:`rwinit._config.RELU_EXPANSION_WIDTH`, and conditioning on k >= 1 changes
     nothing there (P(k = 0) = 2⁻ᴺ).
     """
     x, m2, m4 = N / 4.0, N / 4.0, 3.0 * N * N / 16.0 - N / 8.0
-    psi = [float(special.polygamma(n, x)) for n in range(6)]  # ψ₀ … ψ₅ at N/4
-    mean_psi = psi[0] + psi[2] * m2 / 8.0 + psi[4] * m4 / 384.0
-    mean_trigamma = psi[1] + psi[3] * m2 / 8.0 + psi[5] * m4 / 384.0
-    h1, h2, h3 = psi[1] / 2.0, psi[2] / 4.0, psi[3] / 8.0
+    psi = [float(special.polygamma(n, x)) for n in range(1, 6)]  # ψ₁ … ψ₅ at N/4
+    psi_minus_log = -1.0 / (2.0 * x) - 1.0 / (12.0 * x * x)
+    mean = psi_minus_log + psi[1] * m2 / 8.0 + psi[3] * m4 / 384.0 - math.log(2.0)
+    mean_trigamma = psi[0] + psi[2] * m2 / 8.0 + psi[4] * m4 / 384.0
+    h1, h2, h3 = psi[0] / 2.0, psi[1] / 4.0, psi[2] / 8.0
     var_psi = h1 * h1 * m2 + h1 * h3 * m4 / 3.0 + h2 * h2 * (m4 - m2 * m2) / 4.0
-    return mean_psi, mean_trigamma + var_psi
+    return mean, mean_trigamma + var_psi
 
 
 @lru_cache(maxsize=4096)
@@ -92,8 +95,7 @@ def _log_z_moments_at_unit_gain(nonlinearity: str, N: int) -> tuple[float, float
     if nonlinearity == "linear":
         return float(special.digamma(N / 2) + math.log(2 / N)), float(special.polygamma(1, N / 2))
     if N > _config.RELU_EXPANSION_WIDTH:
-        mean_psi, var = _relu_moments_expanded(N)
-        return mean_psi + math.log(2 / N), var
+        return _relu_moments_expanded(N)
     k, p = _relu_k_distribution(N)
     psi = special.digamma(k / 2)
     mean_psi = float(np.dot(p, psi))

@@ -109,20 +109,21 @@ def test_relu_expansion_matches_the_sum_over_active_counts(N, rel_var):
     with the 40-SD sum where both can be computed."""
     k, p = theory._relu_k_distribution(N)
     psi = special.digamma(k / 2)
-    mean_psi = float(p @ psi)
-    var = float(p @ special.polygamma(1, k / 2) + p @ (psi - mean_psi) ** 2)
+    mean = float(p @ psi) + math.log(2 / N)
+    var = float(p @ special.polygamma(1, k / 2) + p @ (psi - p @ psi) ** 2)
     e_mean, e_var = theory._relu_moments_expanded(N)
-    assert e_mean == pytest.approx(mean_psi, rel=1e-13)
+    assert e_mean == pytest.approx(mean, rel=1e-13)
     assert e_var == pytest.approx(var, rel=rel_var)
 
 
 def test_relu_exact_results_for_any_width_a_count_can_hold():
-    """N up to 2⁶³ − 1 in well under a second and no large array: g* → √2 (1 + O(1/N))
-    and Var ln z → 5/N (ψ₁(N/4) ≈ 4/N plus Var ψ(k/2) ≈ 1/N)."""
-    for N in (10**9, 10**18, 2**63 - 1):
-        assert theory.exact_gain("relu", N) == pytest.approx(math.sqrt(2.0), rel=1e-8)
-        assert N * theory.log_z_var("relu", N) == pytest.approx(5.0, rel=1e-7)
-    assert theory.exact_gain("relu", 10**9) > theory.exact_gain("relu", 10**12) > math.sqrt(2)
+    """N up to 2⁶³ − 1 at once and with no large array. Expanding ψ about N/4 gives
+    E ln z = −ln 2 − 5/(2N) + O(N⁻²), so g* = √2 (1 + 5/(4N) + O(N⁻²)), and
+    Var ln z = 5/N + O(N⁻²) (ψ₁(N/4) ≈ 4/N plus Var ψ(k/2) ≈ 1/N)."""
+    for N in (10**9, 10**12, 10**18, 2**63 - 1):
+        g = theory.exact_gain("relu", N)
+        assert g == pytest.approx(math.sqrt(2.0) * (1.0 + 1.25 / N), rel=1e-15)
+        assert N * theory.log_z_var("relu", N) == pytest.approx(5.0, rel=1e-8)
 
 
 @pytest.mark.parametrize("N", [2, 4, 16])
