@@ -253,9 +253,11 @@ def test_grid_parsing():
     assert parse_widths("2,3,8:1024:log8") == [2, 3, 8, 16, 32, 64, 128, 256, 512, 1024]
     assert parse_widths("10:40:lin4") == [10, 20, 30, 40]
     assert parse_depths("stationary,50,50") == [None, 50]
+    assert parse_widths("1e1,20.0,1e1:4e1:lin4") == [10, 20, 30, 40]
+    assert parse_depths("1e2,stationary") == [100, None]
     grid = make_grid("tanh,relu", "4,8", "stationary,10", "both")
     assert len(grid) == 2 * 2 * 2 * 2 and len(set(grid)) == len(grid)
-    for bad in ("0", "8:4:log3", "4:8:x3", "a,b", "4,,8"):
+    for bad in ("0", "8:4:log3", "4:8:x3", "a,b", "4,,8", "2.5", "inf"):
         with pytest.raises(RwinitError):
             parse_widths(bad)
     with pytest.raises(RwinitError, match="unknown nonlinearity"):
