@@ -826,6 +826,8 @@ def simulate_layers(
         the top: ``walk_mean[j]``/``walk_var[j]`` describe ln(|δ_{D-j-1}|/|δ_D|), the walk
         from layer D − j to the top. The control variates' statistics are included.
     """
+    if isinstance(widths, str | bytes):
+        raise RwinitError(f"widths must be a sequence of whole numbers >= 1, got {widths!r}")
     try:
         w = [check_positive_int(n, "widths entry") for n in widths]
     except TypeError:

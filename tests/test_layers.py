@@ -105,6 +105,8 @@ def test_layers_result_reports_the_walk_from_each_layer_to_the_top():
 @pytest.mark.parametrize(("kwargs", "match"), [
     (dict(widths=[4], nonlinearities=[], gains=[]), "at least two"),
     (dict(widths=[4, 0], nonlinearities=["tanh"], gains=[1.0]), "widths entry"),
+    (dict(widths="4,4", nonlinearities=["tanh"], gains=[1.0]), "sequence of whole numbers"),
+    (dict(widths=[10**12, 4], nonlinearities=["tanh"], gains=[1.0]), "at least .* MiB"),
     (dict(widths=[4, 4], nonlinearities=["tanh", "relu"], gains=[1.0]), "2 entries|1 entries"),
     (dict(widths=[4, 4, 4], nonlinearities="tanh", gains=[1.0, 2.0, 3.0]), "gains"),
     (dict(widths=[4, 4], nonlinearities="tanh", gains=[-1.0]), "gains"),
@@ -121,6 +123,10 @@ def test_memory_estimate_refuses_before_any_work():
     """A walk whose layer state cannot fit is refused up front, with the estimate."""
     with pytest.raises(RwinitError, match="MiB"):
         simulate_walk("tanh", 4_000_000, 100, gain=1.0, samples=10, threads=1)
+    with pytest.raises(RwinitError, match="at least"):  # before its plan's arrays exist
+        simulate_walk("tanh", 2**63 - 1, 100, gain=1.0, samples=10, threads=1)
+    with pytest.raises(RwinitError, match="between 1 and"):
+        simulate_walk("tanh", 2**63, 100, gain=1.0, samples=10, threads=1)
     small = walk_memory_bytes([100] * 101, threads=1)
     assert walk_memory_bytes([100] * 101, threads=2) > small > 100 * 100 * 8
 
