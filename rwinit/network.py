@@ -51,6 +51,7 @@ from .nonlinearities import (
     available_nonlinearities,
     get_nonlinearity,
 )
+from .validation import check_positive_int
 
 #: Relative step h of the central difference f'(x) ≈ (f(x + h) − f(x − h)) / (2h),
 #: h = FINITE_DIFFERENCE_STEP · max(1, |x|), used for an imported f without a derivative.
@@ -173,17 +174,6 @@ def nonlinearity_key(nl: Nonlinearity) -> str:
 # --- numbers ---------------------------------------------------------------------------
 
 
-def _as_int(value: object, what: str) -> int:
-    if isinstance(value, bool) or not isinstance(value, int | np.integer):
-        if isinstance(value, float | np.floating) and float(value).is_integer():
-            value = int(value)
-        else:
-            raise RwinitError(f"{what} must be a whole number >= 1, got {value!r}")
-    if value < 1:
-        raise RwinitError(f"{what} must be a whole number >= 1, got {value}")
-    return int(value)
-
-
 def _per_layer(value: object, length: int, what: str, *, positive: bool = False
                ) -> tuple[float, ...]:
     """A scalar broadcast to ``length`` values, or a sequence of exactly ``length``."""
@@ -273,7 +263,7 @@ class Network:
         if len(widths) < 2:
             raise RwinitError(f"widths must list the input and at least one layer (depth >= 1), "
                               f"got {list(widths)!r}")
-        w = tuple(_as_int(n, f"width n_{i}") for i, n in enumerate(widths))
+        w = tuple(check_positive_int(n, f"width n_{i}") for i, n in enumerate(widths))
         depth = len(w) - 1
         if isinstance(nonlinearities, str | Nonlinearity):
             nls = (parse_nonlinearity(nonlinearities),) * depth

@@ -22,7 +22,6 @@ from __future__ import annotations
 import math
 from typing import Any
 
-import numpy as np
 from scipy import special
 
 from ..network import Network
@@ -57,9 +56,7 @@ def solve_network_multiplier(net: Network, *, model: str, samples: int | None,
     nls = list(net.nonlinearities)
     bias = list(net.bias_std)
     # scalars stay scalars (the walk broadcasts them; no n_0 array before its size check)
-    mean = net.input_mean if isinstance(net.input_mean, float) else net.input_mean_array
-    std = (math.sqrt(net.input_var) if isinstance(net.input_var, float)
-           else np.sqrt(net.input_var_array))
+    mean, std = net.input_mean, net.input_std
 
     def walk_at(multiplier: float, n_samples: int, walk_seed: Any):
         return simulate_layers(widths, nls, list(multiplier_gains(net, multiplier)),

@@ -156,8 +156,8 @@ def walk_scheme(net: Network, gains: tuple[float, ...], *, scheme: str, model: s
     from ..walk import simulate_layers
 
     r = simulate_layers(list(net.widths), list(net.nonlinearities), list(gains),
-                        bias_std=list(net.bias_std), input_mean=net.input_mean_array,
-                        input_std=np.sqrt(net.input_var_array), model=model, samples=samples,
+                        bias_std=list(net.bias_std), input_mean=net.input_mean,
+                        input_std=net.input_std, model=model, samples=samples,
                         seed=seed, threads=threads)
     D = net.depth
     # step j is the (j+1)-th layer from the top: walk_mean[j] = ln(|δ_{D-1-j}| / |δ_D|)
