@@ -303,5 +303,6 @@ def main() -> None:
           f"{walls['gain']:.2f} s (target 1); a new process importing Numba and calling one "
           f"trivial cached function: {walls['floor']:.2f} s")
 
+
 if __name__ == "__main__":
     main()

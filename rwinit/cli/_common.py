@@ -80,9 +80,9 @@ def unknown_option_message(parser: argparse.ArgumentParser, args: Sequence[str])
     return None
 
 
-def _number(text: str, kind: type, name: str) -> Any:
+def _real_number(text: str, name: str) -> float:
     try:
-        return kind(text)
+        return float(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"{name} must be a number, got {text!r}") from None
 
@@ -102,7 +102,7 @@ def int_arg(name: str):
 
 def float_arg(name: str):
     """argparse type: a float."""
-    return lambda text: _number(text, float, name)
+    return lambda text: _real_number(text, name)
 
 
 def add_walk_options(parser: argparse.ArgumentParser, default_samples: int | None) -> None:
