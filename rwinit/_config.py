@@ -48,6 +48,11 @@ LOST_FRACTION_WARNING: float = 0.1
 #: Largest sample count the adaptive solver will ask for.
 MAX_SAMPLES: int = 100_000
 
+#: Samples per evaluation when a network has no driftless gain and the solver looks for
+#: the gain of largest drift instead (the maximum is flat: its place needs few samples,
+#: and the drift there is reported with its SE).
+MAX_DRIFT_SAMPLES: int = 1024
+
 #: Relative step of the central difference that estimates dm/dg at the root.
 SLOPE_RELATIVE_STEP: float = 0.02
 

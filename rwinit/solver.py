@@ -37,7 +37,7 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 from . import _config
-from .errors import RwinitError
+from .errors import NoUnbiasedGain, RwinitError
 from .nonlinearities import Nonlinearity, get_nonlinearity
 from .progress import progress_bar
 from .validation import (
@@ -141,6 +141,9 @@ class MultiplierResult:
     ``samples`` is the count per evaluation in the final stage (what the CI needed),
     ``samples_without_cv`` what it would have needed without control variates, ``layers``
     the layer-samples spent in all, ``target_met`` False when MAX_SAMPLES capped the run.
+    ``method`` is ``"root"``, or ``"max-drift"`` when no gain is driftless and g is where
+    m is largest (``no_root="max-drift"``; no SE or CI then); ``drift`` ± ``drift_se``
+    is m(g), the per-layer E[ln z] at the answer.
     """
 
     g: float
@@ -159,6 +162,9 @@ class MultiplierResult:
     overflowed: int
     control_variates: bool
     warning: str = ""
+    method: str = "root"
+    drift: float = 0.0
+    drift_se: float = 0.0
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-serialisable dictionary (NaN as None)."""
@@ -468,6 +474,7 @@ def solve_multiplier(
     control_variates: bool = True,
     label: str = "g*",
     what: str = "this walk",
+    no_root: str = "raise",
 ) -> MultiplierResult:
     """The multiplier g with m(g) = 0, where m is the drift of ``walk_at(g, samples, seed)``.
 
@@ -497,11 +504,19 @@ def solve_multiplier(
         A progress bar (evaluations) on stderr after a second.
     control_variates : bool
         Use the walks' control-variate estimate of m.
+    no_root : {"raise", "max-drift"}
+        What to do when no gain is driftless because m stays negative (or touches 0 only
+        at its maximum): raise :class:`~rwinit.errors.NoUnbiasedGain`, or answer the gain
+        where m is largest (:func:`largest_drift`, at ``samples`` or
+        ``MAX_DRIFT_SAMPLES`` per evaluation) with ``method="max-drift"``, no CI and a
+        warning. A drift positive for every g always raises.
 
     Returns
     -------
     MultiplierResult
     """
+    if no_root not in ("raise", "max-drift"):
+        raise RwinitError(f"no_root must be 'raise' or 'max-drift', got {no_root!r}")
     t0 = time.perf_counter()
     target = _config.DEFAULT_CI_HALFWIDTH if ci_halfwidth is None else float(ci_halfwidth)
     if not (math.isfinite(target) and target > 0):
@@ -525,10 +540,24 @@ def solve_multiplier(
             return dict(_at_root(ev, n, g, what, None),
                         z=ev.quantile(confidence, ev.walk(g, n)), confidence=confidence)
 
-        res, met = _staged(once, samples, target)
+        why = ""  # set when no gain is driftless and the largest drift answers
+        try:
+            res, met = _staged(once, samples, target)
+        except NoUnbiasedGain as exc:
+            if no_root == "raise" or exc.kind == "positive":
+                raise
+            n = _config.MAX_DRIFT_SAMPLES if samples is None else samples
+            g = largest_drift(lambda g: ev.m(g, n)[0])
+            m, m_se = ev.m(g, n)
+            res, met = dict(g=g, se=math.nan, n=n, m=m, m_se=m_se, z=math.nan), True
+            why = (f"no gain makes {what} driftless ({str(exc).partition(': ')[2]}); "
+                   f"g = {g:.4g} is where the drift is largest, E[ln z] = {m:.3g} ± "
+                   f"{m_se:.2g} per layer" + (": the gain that shrinks the gradient least"
+                                             if m < 0 else ""))
     r = ev.walk(res["g"], res["n"])
     vrf = ev.vrf(r)
     g, se, z = res["g"], res["se"], res["z"]
+    warning = "; ".join(w for w in (why, _warning(met, res, target, r)) if w)
     return MultiplierResult(
         g=g, se=se, ci_low=g - z * se, ci_high=g + z * se, confidence=confidence,
         samples=res["n"], evaluations=ev.evaluations, layers=ev.layers,
@@ -536,7 +565,39 @@ def solve_multiplier(
         samples_without_cv=math.ceil(res["n"] * vrf) if math.isfinite(vrf) else res["n"],
         seconds=time.perf_counter() - t0, target_met=met, dead=r.dead,
         overflowed=r.overflowed, control_variates=control_variates and bool(r.controls),
-        warning=_warning(met, res, target, r))
+        warning=warning, method="max-drift" if why else "root",
+        drift=res["m"], drift_se=res["m_se"])
+
+
+def largest_drift(m: Callable[[float], float]) -> float:
+    """The g in ``GAIN_SEARCH_RANGE`` that maximises m(g), for a walk with no driftless gain.
+
+    Where m(g) < 0 for every g the gradient shrinks whatever the gain: e.g. a tanh layer a
+    few units wide (E ln χ²_n/n = ψ(n/2) − ln(n/2) < 0, and the saturating f' only lowers
+    it), or a narrow tanh read-out, whose f' at large g costs more than the gain brings.
+    The least biased choice is then the gain that shrinks |δ| least. m is evaluated on a
+    grid of 41 gains, geometric over the range, and the best one refined by a bounded
+    scalar search in ln g between its neighbours (to 1e-4 in ln g; the maximum is flat,
+    so its drift is known far better than its place).
+    """
+    from scipy import optimize
+
+    g_min, g_max = _config.GAIN_SEARCH_RANGE
+    grid = [math.exp(v) for v in _linspace(math.log(g_min), math.log(g_max), 41)]
+    values = [m(g) for g in grid]
+    finite = [i for i, v in enumerate(values) if math.isfinite(v)]
+    if not finite:
+        raise RwinitError("the drift is not finite at any gain in the search range")
+    i = max(finite, key=values.__getitem__)
+    lo, hi = grid[max(i - 1, 0)], grid[min(i + 1, len(grid) - 1)]
+    best = optimize.minimize_scalar(lambda lg: -m(math.exp(lg)),
+                                    bounds=(math.log(lo), math.log(hi)), method="bounded",
+                                    options={"xatol": 1e-4})
+    return float(math.exp(best.x)) if -best.fun >= values[i] else grid[i]
+
+
+def _linspace(a: float, b: float, n: int) -> list[float]:
+    return [a + (b - a) * k / (n - 1) for k in range(n)]
 
 
 def _root(ev: _Evaluator, n: int, g0: float, slope: float | None,
@@ -611,9 +672,9 @@ def _brent(ev: _Evaluator, n: int, pts: list, g0: float, what: str) -> float:
                 break
         if not (m_lo <= 0.0 <= m_hi or m_hi <= 0.0 <= m_lo):
             sign = "negative" if max(m_lo, m_hi) < 0.0 else "positive"
-            raise RwinitError(
+            raise NoUnbiasedGain(
                 f"no unbiased gain for {what}: the drift E[ln z] stays {sign} for g in "
-                f"[{g_min:g}, {g_max:g}]"
+                f"[{g_min:g}, {g_max:g}]", sign
             )
     return float(optimize.brentq(lambda g: ev.m(g, n)[0], lo, hi, rtol=_config.ROOT_RTOL))
 
@@ -627,17 +688,18 @@ def _at_root(ev: _Evaluator, n: int, g: float, what: str, secant: float | None) 
     """
     m_g, m_se = ev.m(g, n)
     if secant is not None and secant > 0:
-        return dict(g=g, se=m_se / secant, n=n, slope=secant)
+        return dict(g=g, se=m_se / secant, n=n, slope=secant, m=m_g, m_se=m_se)
     h = _config.SLOPE_RELATIVE_STEP * g
     slopes = [s for s in ((m_g - ev.m(g - h, n)[0]) / h, (ev.m(g + h, n)[0] - m_g) / h)
               if s > 0]
     if not slopes:
-        raise RwinitError(
+        raise NoUnbiasedGain(
             f"no unbiased gain for {what}: the drift E[ln z] reaches 0 only near g={g:.4g}, "
             "where it does not increase with g (a maximum of the drift, within the Monte "
-            "Carlo error), so no gain is driftless with a confidence interval"
+            "Carlo error), so no gain is driftless with a confidence interval", "maximum"
         )
-    return dict(g=g, se=m_se / min(slopes), n=n, slope=min(slopes))
+    return dict(g=g, se=m_se / min(slopes), n=n, slope=min(slopes), m=m_g, m_se=m_se)
 
 
-__all__ = ["GainResult", "METHODS", "MultiplierResult", "optimal_gain", "solve_multiplier"]
+__all__ = ["GainResult", "METHODS", "MultiplierResult", "largest_drift", "optimal_gain",
+           "solve_multiplier"]

@@ -50,6 +50,7 @@ from .._jit import nb
 from ..errors import RwinitError
 from ..network import Network
 from ..nonlinearities import Nonlinearity
+from ..solver import largest_drift
 
 #: Largest M × (widest layer) the per-layer solver holds in one array (≈ 32 MiB).
 MAX_ELEMENTS: int = 4_000_000
@@ -195,7 +196,7 @@ def solve_layer(x: np.ndarray, nl: Nonlinearity, fan_out: int, bias_std: float, 
         return solve, nl(layer.pre_activation(g))
     g = _root(layer, start)
     if g is None:
-        g = _least_negative(layer)
+        g = largest_drift(lambda g: layer.drift(g)[0])
         m, m_se, lz, alive = layer.drift(g)
         solve = LayerSolve(g, math.nan, math.nan, math.nan, "max-drift", m,
                            float(lz.std(ddof=1)), int((~alive).sum()), layer.evaluations)
@@ -240,25 +241,6 @@ def _root(layer: _Layer, start: float) -> float | None:
         raise RwinitError(f"no per-layer gain for a {layer.nl.label} layer of fan-in {layer.n}: "
                           f"E ln z stays {sign} for g in [{g_min:g}, {g_max:g}]")
     return float(optimize.brentq(lambda g: layer.drift(g)[0], lo, hi, rtol=_config.ROOT_RTOL))
-
-
-def _least_negative(layer: _Layer) -> float:
-    """The g that maximises m_d(g) when it has no root (m_d < 0 for every g).
-
-    This happens where the layer's own width cannot sustain |δ|: e.g. tanh with a fan-in
-    of a few units (E ln χ²_n/n = ψ(n/2) − ln(n/2) < 0, and the saturating f' only lowers
-    it). The layer then gets the gain that shrinks |δ| least; its residual drift is
-    reported (``log_z_mean``), and it has no confidence interval.
-    """
-    g_min, g_max = _config.GAIN_SEARCH_RANGE
-    grid = np.exp(np.linspace(math.log(g_min), math.log(g_max), 41))
-    values = [layer.drift(float(g))[0] for g in grid]
-    i = int(np.nanargmax(values))
-    lo, hi = grid[max(i - 1, 0)], grid[min(i + 1, grid.size - 1)]
-    best = optimize.minimize_scalar(lambda lg: -layer.drift(math.exp(lg))[0],
-                                    bounds=(math.log(lo), math.log(hi)), method="bounded",
-                                    options={"xatol": 1e-4})
-    return float(math.exp(best.x))
 
 
 def solve_per_layer(net: Network, *, model: str, samples: int, seed: int, z: float
