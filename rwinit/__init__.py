@@ -27,6 +27,7 @@ _LAZY: dict[str, str] = {
     "WEIGHT_DISTRIBUTIONS": "weights", "sample_weights": "weights",
     # issue 9
     "Network": "network", "NetworkGains": "network_gain", "network_gains": "network_gain",
+    "NoDriftlessGainWarning": "network_gain",
 }
 
 
@@ -62,6 +63,7 @@ __all__ = [
     "GainTable",
     "Network",
     "NetworkGains",
+    "NoDriftlessGainWarning",
     "TableFallbackWarning",
     "Nonlinearity",
     "RwinitError",

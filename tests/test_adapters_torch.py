@@ -113,6 +113,33 @@ def test_rwinit_gains_make_the_autograd_walk_driftless_and_the_default_does_not(
     assert abs(default_mean) > 20 * math.hypot(default_se, theory_se), (default_mean, default_se)
 
 
+def test_a_tanh_action_head_gets_the_gain_of_largest_drift_checked_by_autograd():
+    # the actor of continuous-control RL: 8-64-64-2 tanh with a tanh-squashed output; no
+    # gain makes its walk driftless, and init_module must still initialize it
+    from rwinit.network_gain import NoDriftlessGainWarning
+
+    net = nn.Sequential(*_mlp([8, 64, 64, 2], nn.Tanh), nn.Tanh()).double()
+    settings = dict(seed=5, ci_halfwidth=0.02)
+    with pytest.warns(NoDriftlessGainWarning, match="no gain makes this network driftless"):
+        report = init_module(net, **settings)
+    g = report.gains[0]
+    assert report.gains == (g,) * 3 and report.result.layer_methods == ("max-drift",) * 3
+    assert "warning: no gain makes" in str(report)
+
+    def at(gain):
+        return lambda net, gen: init_module(net, gain=gain, generator=gen)
+
+    mean, se = _drift(net, at(g), 8, seed=1)
+    default_mean, default_se = _drift(net, _default_init, 8, seed=2)
+    # autograd agrees: the drift is negative at the answer, largest there, and far better
+    # than PyTorch's default
+    assert mean < -4 * se, (g, mean, se)
+    for k, other in enumerate((g / 1.5, g * 1.5), start=3):
+        m_other, se_other = _drift(net, at(other), 8, seed=k)
+        assert mean > m_other - 4 * math.hypot(se, se_other), (g, mean, other, m_other)
+    assert mean > default_mean + 4 * math.hypot(se, default_se), (mean, default_mean)
+
+
 def test_gains_are_network_gains_of_the_architecture_read_from_the_module():
     net = nn.Sequential(nn.Linear(3, 100), nn.Tanh(), nn.Linear(100, 64), nn.Dropout(0.1),
                         nn.ReLU(), nn.Sequential(nn.Linear(64, 10)))

@@ -59,6 +59,16 @@ def test_text_output_has_gains_cis_spread_and_the_report(capsys, tmp_path):
     assert "(200 samples, seed 0; cache)" in capsys.readouterr().out
 
 
+def test_a_network_without_a_driftless_gain_gets_the_largest_drift_and_a_warning(capsys):
+    # a 5-unit tanh read-out: no multiplier makes the walk driftless
+    assert main(["net", "20-tanh-20-tanh-5", "--samples", "256", "--no-report", "-q"]) == 0
+    captured = capsys.readouterr()
+    assert "(no driftless gain: the gain of largest drift, no CI)" in captured.out
+    assert captured.out.count("max-drift") == 2
+    assert "warning: no gain makes this network driftless" in captured.out
+    assert "Warning" not in captured.err  # said once, in the text, not as a Python warning
+
+
 def test_input_batch_and_per_layer_bias(capsys, tmp_path):
     x = np.random.default_rng(0).normal(3.0, 2.0, size=(50, 4))
     np.save(tmp_path / "x.npy", x)

@@ -134,6 +134,66 @@ def test_a_linear_read_out_gets_its_exact_gain_and_the_walk_is_driftless():
     assert abs(walk.mean[0]) < 4 * math.hypot(walk.mean_se[0], slope * r.multiplier_se)
 
 
+# --- no driftless gain: the gain of largest drift -----------------------------------
+
+
+@pytest.mark.parametrize(("drift", "best"), [
+    (lambda g: -0.2 - (math.log(g) - math.log(3.0)) ** 2, 3.0),  # an inner maximum
+    (lambda g: -1.0 / g, 100.0),  # increasing: the top of GAIN_SEARCH_RANGE
+    (lambda g: math.nan if g > 10 else -(g - 0.05) ** 2, 0.05),  # NaN where all died
+])
+def test_largest_drift_finds_the_maximum_of_a_known_curve(drift, best):
+    from rwinit.solver import largest_drift
+
+    assert largest_drift(drift) == pytest.approx(best, rel=2e-3)
+
+
+def test_a_narrow_tanh_read_out_gets_the_gain_of_largest_drift_and_a_warning():
+    from rwinit.errors import NoUnbiasedGain
+    from rwinit.network_gain import NoDriftlessGainWarning
+    from rwinit.network_gain.multiplier import solve_network_multiplier
+    from rwinit.walk import simulate_layers
+
+    net = Network.from_spec("20-tanh-20-tanh-5")
+    settings = dict(model="network", samples=512, ci_halfwidth=None, confidence=0.95, seed=0)
+    with pytest.raises(NoUnbiasedGain, match="stays negative") as exc:
+        solve_network_multiplier(net, **settings)  # the strict solver: no root
+    assert exc.value.kind == "negative"
+    with pytest.warns(NoDriftlessGainWarning, match="20-tanh-20-tanh-5: no gain makes"):
+        r = network_gains(net, samples=512, report=False)
+    g = r.multiplier
+    assert r.layer_methods == ("max-drift",) * 2 and r.layer_gains == (g, g)
+    assert math.isnan(r.multiplier_se) and all(math.isnan(c) for c in r.multiplier_ci)
+    assert all(math.isnan(v) for v in r.layer_ci_low + r.layer_ci_high + r.layer_se)
+    assert "largest" in r.warning and f"g = {g:.4g}" in r.warning
+
+    def drift(gain, seed):
+        w = simulate_layers(list(net.widths), list(net.nonlinearities), [gain] * 2,
+                            model="network", samples=20_000, seed=seed)
+        return w.drift, w.drift_se
+
+    # independent samples: the answer is a maximum, and a negative one (no root exists)
+    m, se = drift(g, 1)
+    for k, other in enumerate((g / 1.5, g * 1.5), start=2):
+        m_other, se_other = drift(other, k)
+        assert m > m_other - 4 * math.hypot(se, se_other), (g, m, other, m_other)
+    assert m < -4 * se, (m, se)
+    # the cache keeps the NaN interval and the warning, and the warning is issued again
+    with pytest.warns(NoDriftlessGainWarning):
+        again = network_gains(net, samples=512, report=False)
+    assert again.cached and again.layer_gains == r.layer_gains
+    assert again.warning == r.warning and math.isnan(again.multiplier_ci[0])
+
+
+def test_per_layer_max_drift_layers_are_named_in_the_warning():
+    from rwinit.network_gain import NoDriftlessGainWarning
+
+    with pytest.warns(NoDriftlessGainWarning, match=r"layer 2 \(20->5, tanh\)"):
+        r = network_gains("20-tanh-20-tanh-5", per_layer=True, samples=2000, report=False)
+    assert r.layer_methods == ("root", "max-drift")
+    assert "layer 1" not in r.warning
+
+
 def test_report_compares_the_classic_schemes():
     from rwinit.network_gain.report import SCHEMES, NetworkReport, scheme_gains
 

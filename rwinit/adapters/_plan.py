@@ -171,6 +171,8 @@ class InitReport(Sequence[LayerInit]):
                 drift = ", ".join(f"{w.scheme} {w.drift_per_layer:+.4f}" for w in walks)
                 widths = "-".join(map(str, r.network.widths))
                 lines.append(f"expected drift of ln|δ| per layer ({widths}): {drift}")
+            if r.warning:
+                lines.append(f"warning: {r.warning}")
         lines += [f"approximation: {a}" for a in self.approximations]
         lines += [f"left as is: {s}" for s in self.skipped]
         return "\n".join(lines)

@@ -10,6 +10,7 @@ user (see :func:`rwinit.network.import_nonlinearity`).
 from __future__ import annotations
 
 import argparse
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -119,7 +120,7 @@ def build_network(args: argparse.Namespace):
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..network_gain import network_gains
+    from ..network_gain import NoDriftlessGainWarning, network_gains
 
     net = build_network(args)
     if args.plot and args.no_report:
@@ -127,11 +128,13 @@ def run(args: argparse.Namespace) -> int:
     if args.plot:
         # before the solve, so that a bad path never costs the Monte Carlo
         check_output_file(args.plot, "--plot", suffixes=(".png", ".pdf", ".svg"))
-    result = network_gains(net, model=args.model, per_layer=args.per_layer, seed=args.seed,
-                           ci_halfwidth=args.ci_halfwidth, samples=args.samples,
-                           report=not args.no_report, report_samples=args.report_samples,
-                           cache=not args.no_cache, threads=args.threads,
-                           progress=not args.quiet)
+    with warnings.catch_warnings():  # the text below says it, once, in its own words
+        warnings.simplefilter("ignore", NoDriftlessGainWarning)
+        result = network_gains(net, model=args.model, per_layer=args.per_layer,
+                               seed=args.seed, ci_halfwidth=args.ci_halfwidth,
+                               samples=args.samples, report=not args.no_report,
+                               report_samples=args.report_samples, cache=not args.no_cache,
+                               threads=args.threads, progress=not args.quiet)
     if args.plot:
         result.report.plot(args.plot)
     if args.json:
@@ -149,7 +152,10 @@ def format_result(result) -> str:
     pct = f"{100 * result.confidence:.0f}%"
     lines = [f"network {net.spec()}: {net.depth} weight layers, {result.model} model, "
              f"{result.method} gains"]
-    if result.multiplier is not None:
+    if result.multiplier is not None and "max-drift" in result.layer_methods:
+        lines.append(f"multiplier g = {result.multiplier:.5f}  (no driftless gain: the gain "
+                     "of largest drift, no CI)")
+    elif result.multiplier is not None:
         lo, hi = result.multiplier_ci
         lines.append(f"multiplier g = {result.multiplier:.5f}  SE {result.multiplier_se:.2g}, "
                      f"{pct} CI [{lo:.5f}, {hi:.5f}]")
@@ -168,6 +174,8 @@ def format_result(result) -> str:
     lines.append("weights: std_d = g_d / sqrt(fan_in_d)")
     if result.report is not None:
         lines += ["", result.report.text()]
+    if result.warning:
+        lines.append(f"warning: {result.warning}")
     source = "cache" if result.cached else f"computed in {result.seconds:.1f} s"
     lines.append(f"({result.samples} samples, seed {result.seed}; {source})")
     return "\n".join(lines)

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import math
 import time
+import warnings
 from dataclasses import dataclass
 from typing import Any
 
@@ -34,6 +35,12 @@ from ..network import Network, as_network
 from ..validation import check_model, check_samples
 from ..walk import seed_sequence
 from .report import NetworkReport, network_report
+
+
+class NoDriftlessGainWarning(UserWarning):
+    """No gain makes the walk driftless: :func:`network_gains` answered the gain of largest
+    drift (method ``max-drift``), which shrinks the gradient least."""
+
 
 #: The two methods of :func:`network_gains`.
 NETWORK_METHODS: tuple[str, ...] = ("multiplier", "per-layer")
@@ -79,6 +86,12 @@ class NetworkGains:
         The walk under these gains and the classic schemes.
     cached : bool
         True when the answer was read from the disk cache.
+    warning : str
+        What makes the answer weaker than asked for, or "": above all, that no gain makes
+        the walk (``multiplier``) or a layer (``per-layer``) driftless, so that g is
+        where the drift is largest (method ``max-drift``, no CI; e.g. a tanh read-out a
+        few units wide). :func:`network_gains` also issues it as a
+        :class:`NoDriftlessGainWarning`.
     """
 
     network: Network
@@ -99,6 +112,7 @@ class NetworkGains:
     seconds: float
     report: NetworkReport | None = None
     cached: bool = False
+    warning: str = ""
 
     @property
     def layer_stds(self) -> tuple[float, ...]:
@@ -126,7 +140,7 @@ class NetworkGains:
             "multiplier_ci": clean(self.multiplier_ci), "confidence": self.confidence,
             "samples": self.samples, "seed": self.seed, "seconds": self.seconds,
             "report": None if self.report is None else self.report.to_dict(),
-            "cached": self.cached,
+            "cached": self.cached, "warning": self.warning,
         }
 
     @classmethod
@@ -142,6 +156,7 @@ class NetworkGains:
         if len(gains) != D or not all(math.isfinite(g) and g > 0 for g in gains):
             raise RwinitError("malformed network gains: wrong layer count or a bad gain")
         ci = d.get("multiplier_ci")
+        has_multiplier = d.get("multiplier") is not None
         return cls(
             network=network, model=str(d["model"]), method=str(d["method"]),
             layer_gains=gains, layer_se=floats(d["layer_se"]),
@@ -149,13 +164,13 @@ class NetworkGains:
             layer_methods=tuple(str(m) for m in d["layer_methods"]),
             log_z_sd=floats(d["log_z_sd"]),
             multiplier=None if d.get("multiplier") is None else float(d["multiplier"]),
-            multiplier_se=None if d.get("multiplier_se") is None else float(d["multiplier_se"]),
-            multiplier_ci=None if ci is None else (float(ci[0]), float(ci[1])),
+            multiplier_se=floats([d.get("multiplier_se")])[0] if has_multiplier else None,
+            multiplier_ci=floats(ci) if has_multiplier and ci is not None else None,
             confidence=float(d["confidence"]), samples=int(d["samples"]),
             seed=None if d.get("seed") is None else int(d["seed"]),
             seconds=float(d["seconds"]),
             report=None if d.get("report") is None else NetworkReport.from_dict(d["report"]),
-            cached=cached,
+            cached=cached, warning=str(d.get("warning") or ""),
         )
 
 
@@ -237,7 +252,11 @@ def network_gains(
 
     answer, hit = cached("network_gains", inputs, compute, enabled=cache,
                          accept=lambda a: bool(NetworkGains.from_dict(a, net)))
-    return NetworkGains.from_dict(answer, net, cached=hit)
+    result = NetworkGains.from_dict(answer, net, cached=hit)
+    if "max-drift" in result.layer_methods:
+        warnings.warn(f"network {net.spec()}: {result.warning}", NoDriftlessGainWarning,
+                      stacklevel=2)
+    return result
 
 
 def _compute(net: Network, model: str, method: str, seed: int, target: float,
@@ -262,7 +281,13 @@ def _compute(net: Network, model: str, method: str, seed: int, target: float,
             used = samples
             layers = solve_per_layer(net, model=model, samples=used, seed=seed, z=z)
         gains = tuple(s.g for s in layers)
-        result = dict(layer_gains=gains, layer_se=tuple(s.se for s in layers),
+        flat = [f"layer {d} ({net.widths[d - 1]}->{net.widths[d]}, {net.labels[d - 1]}): "
+                f"E ln z_{d} = {s.log_z_mean:.3g} at g = {s.g:.4g}"
+                for d, s in enumerate(layers, start=1) if s.method == "max-drift"]
+        result = dict(warning=("no gain makes these layers driftless; each has the gain of "
+                               "largest drift, which shrinks the gradient least: "
+                               + "; ".join(flat)) if flat else "",
+                      layer_gains=gains, layer_se=tuple(s.se for s in layers),
                       layer_ci_low=tuple(s.ci_low for s in layers),
                       layer_ci_high=tuple(s.ci_high for s in layers),
                       layer_methods=tuple(s.method for s in layers),
@@ -274,11 +299,11 @@ def _compute(net: Network, model: str, method: str, seed: int, target: float,
         solved = solve_network_multiplier(net, model=model, samples=samples,
                                           ci_halfwidth=None if samples else target,
                                           confidence=confidence, seed=seed, threads=threads,
-                                          progress=progress)
+                                          progress=progress, no_root="max-drift")
         g, se = float(solved.g), float(solved.se)
         gains = multiplier_gains(net, g)
         exact_top = readout_gain(net) is not None
-        per = ["multiplier"] * D
+        per = ["multiplier" if solved.method == "root" else solved.method] * D
         ses, lows, highs = [se] * D, [float(solved.ci_low)] * D, [float(solved.ci_high)] * D
         if exact_top:
             per[-1], ses[-1], lows[-1], highs[-1] = "exact", 0.0, gains[-1], gains[-1]
@@ -286,7 +311,7 @@ def _compute(net: Network, model: str, method: str, seed: int, target: float,
                       layer_ci_high=tuple(highs), layer_methods=tuple(per),
                       log_z_sd=(math.nan,) * D, multiplier=g, multiplier_se=se,
                       multiplier_ci=(float(solved.ci_low), float(solved.ci_high)),
-                      samples=int(solved.samples))
+                      samples=int(solved.samples), warning=solved.warning)
     rep = None
     if report:
         rep = network_report(net, result["layer_gains"], model=model, samples=report_samples,
@@ -297,4 +322,5 @@ def _compute(net: Network, model: str, method: str, seed: int, target: float,
                         seed=seed, seconds=time.perf_counter() - t0, report=rep, **result)
 
 
-__all__ = ["NETWORK_METHODS", "NetworkGains", "NetworkReport", "network_gains"]
+__all__ = ["NETWORK_METHODS", "NetworkGains", "NetworkReport", "NoDriftlessGainWarning",
+           "network_gains"]

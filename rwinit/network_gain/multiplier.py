@@ -47,8 +47,10 @@ def multiplier_gains(net: Network, multiplier: float) -> tuple[float, ...]:
 
 def solve_network_multiplier(net: Network, *, model: str, samples: int | None,
                              ci_halfwidth: float | None, confidence: float, seed: int,
-                             threads: int | None = None, progress: bool = False) -> Any:
-    """The multiplier's solve (the object :func:`rwinit.solver.solve_multiplier` returns)."""
+                             threads: int | None = None, progress: bool = False,
+                             no_root: str = "raise") -> Any:
+    """The multiplier's solve (the object :func:`rwinit.solver.solve_multiplier` returns;
+    ``no_root`` as there)."""
     from ..solver import solve_multiplier
     from ..walk import simulate_layers
 
@@ -64,7 +66,8 @@ def solve_network_multiplier(net: Network, *, model: str, samples: int | None,
                                samples=n_samples, seed=walk_seed, threads=threads)
 
     return solve_multiplier(walk_at, ci_halfwidth=ci_halfwidth, samples=samples,
-                            confidence=confidence, start=1.0, seed=seed, progress=progress)
+                            confidence=confidence, start=1.0, seed=seed, progress=progress,
+                            what="this network", no_root=no_root)
 
 
 __all__ = ["multiplier_gains", "readout_gain", "solve_network_multiplier"]
