@@ -369,27 +369,36 @@ class _Evaluator:
         self.layers = 0
         self.evaluations = 0
 
-    def walk(self, g: float, samples: int) -> WalkResult:
+    def walk(self, g: float, samples: int, *, survivors: bool = True) -> WalkResult:
+        """The walks at g (cached); with ``survivors``, fewer than two alive is an error."""
         key = (g, samples)
         if key not in self.cache:
-            r = self.walk_at(g, samples, self.seed)
-            self.layers += _cost(r)
+            self.cache[key] = self.walk_at(g, samples, self.seed)
+            self.layers += _cost(self.cache[key])
             self.evaluations += 1
             if self.bar is not None:
                 self.bar.update(1)
-            if r.samples_used < 2:
-                raise RwinitError(
-                    f"fewer than two of {samples} walks survived ({r.dead} died, "
-                    f"{r.overflowed} overflowed) at g={g:.4g}; use more samples or width"
-                )
-            self.cache[key] = r
-        return self.cache[key]
+        r = self.cache[key]
+        if survivors and r.samples_used < 2:
+            raise RwinitError(
+                f"fewer than two of {samples} walks survived ({r.dead} died, "
+                f"{r.overflowed} overflowed) at g={g:.4g}; use more samples or width"
+            )
+        return r
 
     def m(self, g: float, samples: int) -> tuple[float, float]:
         r = self.walk(g, samples)
         if self.cv:
             return r.drift_cv, r.drift_cv_se
         return r.drift, r.drift_se
+
+    def m_alive(self, g: float, samples: int) -> tuple[float, float]:
+        """m(g) and its SE, or NaNs where fewer than two walks survive (a gain that kills
+        them all, e.g. every tanh unit of a narrow layer saturated to f' = 0): for the
+        search, which then stays where walks survive."""
+        if self.walk(g, samples, survivors=False).samples_used < 2:
+            return math.nan, math.nan
+        return self.m(g, samples)
 
     def quantile(self, confidence: float, r: WalkResult) -> float:
         """The CI's quantile for m estimated from ``r`` (t with the residual's dof)."""
@@ -547,7 +556,7 @@ def solve_multiplier(
             if no_root == "raise" or exc.kind == "positive":
                 raise
             n = _config.MAX_DRIFT_SAMPLES if samples is None else samples
-            g = largest_drift(lambda g: ev.m(g, n)[0])
+            g = largest_drift(lambda g: ev.m_alive(g, n)[0])
             m, m_se = ev.m(g, n)
             res, met = dict(g=g, se=math.nan, n=n, m=m, m_se=m_se, z=math.nan), True
             why = (f"no gain makes {what} driftless ({str(exc).partition(': ')[2]}); "
@@ -619,7 +628,7 @@ def _root(ev: _Evaluator, n: int, g0: float, slope: float | None,
              g_max)
     if g1 == g0:
         g1 = g0 * (1 - _config.NEWTON_FIRST_STEP)
-    pts = [(g0, m0, se0), (g1, *ev.m(g1, n))]
+    pts = [(g0, m0, se0), (g1, *ev.m_alive(g1, n))]
     for _ in range(_config.NEWTON_MAX_STEPS):
         (ga, ma, _), (gb, mb, se_b) = pts[-2], pts[-1]
         if gb == ga or not (math.isfinite(ma) and math.isfinite(mb)):
@@ -636,7 +645,7 @@ def _root(ev: _Evaluator, n: int, g0: float, slope: float | None,
         tol = max(1e-12 * gb, 0.05 * se_b / slope if math.isfinite(se_b) else 0.0)
         if abs(gn - gb) <= tol:
             return gb, slope
-        pts.append((gn, *ev.m(gn, n)))
+        pts.append((gn, *ev.m_alive(gn, n)))
     g = _brent(ev, n, [(p[0], p[1]) for p in pts], g0, what)
     return g, math.nan
 
@@ -657,24 +666,29 @@ def _brent(ev: _Evaluator, n: int, pts: list, g0: float, what: str) -> float:
         # the old way from the first point: m may fall again at very large g (saturation),
         # so walk geometrically from where the search started, not from where Newton went
         lo, hi = g0, min(g0 * _config.BRACKET_FACTOR, g_max)
-        m_lo, m_hi = ev.m(lo, n)[0], ev.m(hi, n)[0]
+        m_lo, m_hi = ev.m(lo, n)[0], ev.m_alive(hi, n)[0]
         for _ in range(_config.BRACKET_MAX_STEPS):
             if m_lo <= 0.0 <= m_hi or m_hi <= 0.0 <= m_lo:
                 break
+            if not (math.isfinite(m_lo) and math.isfinite(m_hi)):
+                break  # every walk died at the new end: no further gain to look at
             # m grows with g (larger g, larger |δ| growth): step towards the sign change
             if min(m_lo, m_hi) > 0.0 and lo > g_min:
                 lo, hi, m_hi = max(lo / _config.BRACKET_FACTOR, g_min), lo, m_lo
-                m_lo = ev.m(lo, n)[0]
+                m_lo = ev.m_alive(lo, n)[0]
             elif max(m_lo, m_hi) < 0.0 and hi < g_max:
                 lo, hi, m_lo = hi, min(hi * _config.BRACKET_FACTOR, g_max), m_hi
-                m_hi = ev.m(hi, n)[0]
+                m_hi = ev.m_alive(hi, n)[0]
             else:
                 break
         if not (m_lo <= 0.0 <= m_hi or m_hi <= 0.0 <= m_lo):
-            sign = "negative" if max(m_lo, m_hi) < 0.0 else "positive"
+            # one end is finite: the search only steps on from two finite ends
+            sign = "negative" if max(v for v in (m_lo, m_hi) if v == v) < 0.0 else "positive"
+            dead = next((g for g, v in ((lo, m_lo), (hi, m_hi)) if v != v), None)
+            where = "" if dead is None else f" wherever a walk survives; all died at g={dead:.4g}"
             raise NoUnbiasedGain(
                 f"no unbiased gain for {what}: the drift E[ln z] stays {sign} for g in "
-                f"[{g_min:g}, {g_max:g}]", sign
+                f"[{g_min:g}, {g_max:g}]{where}", sign
             )
     return float(optimize.brentq(lambda g: ev.m(g, n)[0], lo, hi, rtol=_config.ROOT_RTOL))
 

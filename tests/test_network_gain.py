@@ -185,6 +185,21 @@ def test_a_narrow_tanh_read_out_gets_the_gain_of_largest_drift_and_a_warning():
     assert again.warning == r.warning and math.isnan(again.multiplier_ci[0])
 
 
+def test_gains_where_every_walk_dies_are_left_out_of_the_search():
+    # seven tanh layers two units wide: at g = 100 every unit saturates to f' = 0 in
+    # (nearly) every walk; the search must look at the gains where walks survive
+    from rwinit.errors import NoUnbiasedGain
+    from rwinit.network_gain.multiplier import solve_network_multiplier
+
+    net = Network.from_spec("2-tanh-2x6-tanh-1")
+    with pytest.raises(NoUnbiasedGain, match="wherever a walk survives; all died at g="):
+        solve_network_multiplier(net, model="network", samples=512, ci_halfwidth=None,
+                                 confidence=0.95, seed=0)
+    with pytest.warns(UserWarning, match="largest"):
+        r = network_gains(net, samples=512, report=False)
+    assert r.layer_methods == ("max-drift",) * 7 and 0.1 < r.multiplier < 10
+
+
 def test_per_layer_max_drift_layers_are_named_in_the_warning():
     from rwinit.network_gain import NoDriftlessGainWarning
 
