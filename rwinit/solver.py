@@ -559,10 +559,11 @@ def solve_multiplier(
             g = largest_drift(lambda g: ev.m_alive(g, n)[0])
             m, m_se = ev.m(g, n)
             res, met = dict(g=g, se=math.nan, n=n, m=m, m_se=m_se, z=math.nan), True
+            change = f"falls by {-m / 2:.3g}" if m < 0 else f"rises by {m / 2:.3g}"
             why = (f"no gain makes {what} driftless ({str(exc).partition(': ')[2]}); "
                    f"g = {g:.4g} is where the drift is largest, E[ln z] = {m:.3g} ± "
-                   f"{m_se:.2g} per layer" + (": the gain that shrinks the gradient least"
-                                             if m < 0 else ""))
+                   f"{m_se:.2g} per layer (ln|δ| {change} per layer)"
+                   + (": the gain that shrinks the gradient least" if m < 0 else ""))
     r = ev.walk(res["g"], res["n"])
     vrf = ev.vrf(r)
     g, se, z = res["g"], res["se"], res["z"]
