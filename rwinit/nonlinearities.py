@@ -198,6 +198,76 @@ def _softplus_prime(x: float, p: float) -> float:
     return e / (1.0 + e)
 
 
+def _relu6(x: float, p: float) -> float:
+    return min(max(x, 0.0), 6.0)
+
+
+def _relu6_prime(x: float, p: float) -> float:
+    return 1.0 if 0.0 < x < 6.0 else 0.0
+
+
+def _relu6_prime_of_output(y: float, p: float) -> float:
+    return 1.0 if 0.0 < y < 6.0 else 0.0
+
+
+def _hardtanh(x: float, p: float) -> float:
+    return min(max(x, -1.0), 1.0)
+
+
+def _hardtanh_prime(x: float, p: float) -> float:
+    return 1.0 if -1.0 < x < 1.0 else 0.0
+
+
+def _hardtanh_prime_of_output(y: float, p: float) -> float:
+    return 1.0 if -1.0 < y < 1.0 else 0.0
+
+
+def _hardsigmoid(x: float, p: float) -> float:
+    return min(max(x / 6.0 + 0.5, 0.0), 1.0)
+
+
+def _hardsigmoid_prime(x: float, p: float) -> float:
+    return 1.0 / 6.0 if -3.0 < x < 3.0 else 0.0
+
+
+def _hardsigmoid_prime_of_output(y: float, p: float) -> float:
+    return 1.0 / 6.0 if 0.0 < y < 1.0 else 0.0
+
+
+def _hardswish(x: float, p: float) -> float:
+    return x * min(max(x + 3.0, 0.0), 6.0) / 6.0
+
+
+def _hardswish_prime(x: float, p: float) -> float:
+    if x <= -3.0:
+        return 0.0
+    if x >= 3.0:
+        return 1.0
+    return (2.0 * x + 3.0) / 6.0
+
+
+@nb.njit(cache=True, nogil=True, inline="always")
+def _mish_tanh_softplus(x: float) -> float:  # pragma: no cover - compiled
+    # tanh(log(1 + e^x)) = n(n + 2) / (n(n + 2) + 2), n = e^x; 1 to double precision above
+    # x = 20 (the error is 2e^(−2x)), where n(n + 2) would lose the 2
+    if x > 20.0:
+        return 1.0
+    n = math.exp(x)
+    m = n * (n + 2.0)
+    return m / (m + 2.0)
+
+
+def _mish(x: float, p: float) -> float:
+    return x * _mish_tanh_softplus(x)
+
+
+def _mish_prime(x: float, p: float) -> float:
+    # f' = t + x σ(x) (1 − t²), t = tanh(softplus(x)), since softplus' = σ
+    t = _mish_tanh_softplus(x)
+    sig = 1.0 / (1.0 + math.exp(-x)) if x >= 0.0 else math.exp(x) / (1.0 + math.exp(x))
+    return t + x * sig * (1.0 - t * t)
+
+
 # --- the registry ----------------------------------------------------------------------
 
 
@@ -406,6 +476,9 @@ def _register_builtins() -> None:
         "tanh": _tanh_prime_of_output,
         "sigmoid": _sigmoid_prime_of_output,
         "selu": _selu_prime_of_output,
+        "relu6": _relu6_prime_of_output,
+        "hardtanh": _hardtanh_prime_of_output,
+        "hardsigmoid": _hardsigmoid_prime_of_output,
     }
     builtins = [
         ("linear", _linear, _linear_prime, 0.0, True, "f(x) = x"),
@@ -419,6 +492,15 @@ def _register_builtins() -> None:
         ("gelu", _gelu, _gelu_prime, 0.0, False, "f(x) = x Phi(x), exact erf form"),
         ("silu", _silu, _silu_prime, 0.0, False, "f(x) = x sigmoid(x) (swish)"),
         ("softplus", _softplus, _softplus_prime, 0.0, False, "f(x) = log(1 + exp(x))"),
+        # the activations of mobile and detection networks (PyTorch's definitions); the
+        # shipped tables cover the ten above (TABLE_NONLINEARITIES), these are computed
+        ("relu6", _relu6, _relu6_prime, 0.0, False, "f(x) = min(max(x, 0), 6)"),
+        ("hardtanh", _hardtanh, _hardtanh_prime, 0.0, False, "f(x) = min(max(x, -1), 1)"),
+        ("hardsigmoid", _hardsigmoid, _hardsigmoid_prime, 0.0, False,
+         "f(x) = min(max(x/6 + 1/2, 0), 1)"),
+        ("hardswish", _hardswish, _hardswish_prime, 0.0, False,
+         "f(x) = x min(max(x + 3, 0), 6) / 6"),
+        ("mish", _mish, _mish_prime, 0.0, False, "f(x) = x tanh(softplus(x))"),
     ]
     for name, value, derivative, param, homogeneous, description in builtins:
         _REGISTRY[name] = Nonlinearity(
@@ -428,3 +510,8 @@ def _register_builtins() -> None:
 
 _register_builtins()
 BUILTIN_NONLINEARITIES: tuple[str, ...] = tuple(_REGISTRY)
+
+#: The built-in nonlinearities the shipped gain tables cover (rwinit/data/*.csv, made by
+#: scripts/make_default_table.py and scripts/make_depth_table.py); a request for another
+#: one is computed, as a width outside a table is.
+TABLE_NONLINEARITIES: tuple[str, ...] = BUILTIN_NONLINEARITIES[:10]

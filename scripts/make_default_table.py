@@ -1,10 +1,10 @@
 """Generate the gain table that ships with rwinit (rwinit/data/default_gains.csv).
 
-Every built-in nonlinearity, both propagation models, Gaussian weights, no bias, the
-stationary variant, over log-spaced widths from 2 to 4096. The solve target is a 95%
-CI half-width of 0.01 in g (recorded in the file, as is this command line); linear and
-ReLU (paper model) are exact, linear/ReLU/leaky ReLU (network model) need one Monte
-Carlo pass, the rest a root solve.
+The ten nonlinearities of ``TABLE_NONLINEARITIES`` (linear … softplus), both propagation
+models, Gaussian weights, no bias, the stationary variant, over log-spaced widths from 2
+to 4096. The solve target is a 95% CI half-width of 0.01 in g (recorded in the file, as
+is this command line); linear and ReLU (paper model) are exact, linear/ReLU/leaky ReLU
+(network model) need one Monte Carlo pass, the rest a root solve.
 
 The file is rewritten atomically after every row and the run resumes from it, so it
 can be interrupted and started again without losing or redoing rows::
@@ -22,7 +22,7 @@ import sys
 import time
 from pathlib import Path
 
-from rwinit.nonlinearities import BUILTIN_NONLINEARITIES
+from rwinit.nonlinearities import TABLE_NONLINEARITIES
 from rwinit.tables.grid import make_grid
 from rwinit.tables.run import build_table
 
@@ -45,7 +45,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     argv_text = shlex.join(sys.argv[1:] if argv is None else argv)
     command = f"python scripts/make_default_table.py {argv_text}".strip()
-    grid = make_grid(BUILTIN_NONLINEARITIES, WIDTHS, ("stationary",), ("network", "paper"),
+    grid = make_grid(TABLE_NONLINEARITIES, WIDTHS, ("stationary",), ("network", "paper"),
                      ("gaussian",))
     # the cheapest and most used widths first (around 128; N = 2 and 4096 cost the most),
     # for every nonlinearity at once, so that a run stopped early still covers a middle

@@ -1,7 +1,7 @@
 """Generate the depth-aware gain table that ships with rwinit (rwinit/data/depth_gains.csv).
 
 The depth-D unbiased gain g*(N, D) (docs/design.md, § The solver; Sussillo & Abbott,
-arXiv:1412.6558, §3) of every built-in nonlinearity, network model (true
+arXiv:1412.6558, §3) of the ten nonlinearities of ``TABLE_NONLINEARITIES``, network model (true
 back-propagation), Gaussian weights, no bias, on a grid of widths × finite depths up to
 1000. The stationary column (D → ∞) is the shipped stationary table
 (rwinit/data/default_gains.csv), which :class:`rwinit.tables.depth.DepthTable` joins in,
@@ -31,7 +31,7 @@ from pathlib import Path
 
 import numpy as np
 
-from rwinit.nonlinearities import BUILTIN_NONLINEARITIES
+from rwinit.nonlinearities import TABLE_NONLINEARITIES
 from rwinit.tables.grid import make_grid
 from rwinit.tables.run import build_table
 
@@ -64,7 +64,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--threads", type=int, default=1, help="Numba threads per row")
     parser.add_argument("--widths", type=_ints, default=WIDTHS)
     parser.add_argument("--depths", type=_ints, default=DEPTHS)
-    parser.add_argument("--nonlinearities", default=",".join(BUILTIN_NONLINEARITIES))
+    parser.add_argument("--nonlinearities", default=",".join(TABLE_NONLINEARITIES))
     parser.add_argument("--ci-halfwidth", type=float, default=CI_HALFWIDTH)
     parser.add_argument("--check", type=int, default=0, metavar="K",
                         help="measure the interpolation error at K random off-grid points "

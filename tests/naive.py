@@ -24,6 +24,15 @@ NONLINEARITIES = {
     "linear": (lambda a: a, lambda a: np.ones_like(a)),
     "relu": (lambda a: np.maximum(a, 0.0), lambda a: (a > 0.0).astype(float)),
     "tanh": (np.tanh, lambda a: 1.0 - np.tanh(a) ** 2),
+    "relu6": (lambda a: np.clip(a, 0.0, 6.0), lambda a: ((a > 0) & (a < 6)).astype(float)),
+    "hardtanh": (lambda a: np.clip(a, -1.0, 1.0), lambda a: (np.abs(a) < 1).astype(float)),
+    "hardsigmoid": (lambda a: np.clip(a / 6 + 0.5, 0.0, 1.0),
+                    lambda a: (np.abs(a) < 3) / 6.0),
+    "hardswish": (lambda a: a * np.clip(a + 3, 0.0, 6.0) / 6,
+                  lambda a: np.where(a < -3, 0.0, np.where(a > 3, 1.0, (2 * a + 3) / 6))),
+    "mish": (lambda a: a * np.tanh(np.logaddexp(0.0, a)),
+             lambda a: (np.tanh(np.logaddexp(0.0, a))
+                        + a / (1 + np.exp(-a)) * (1 - np.tanh(np.logaddexp(0.0, a)) ** 2))),
     # for tests of a user-registered nonlinearity
     "softsign": (lambda a: a / (1.0 + np.abs(a)), lambda a: 1.0 / (1.0 + np.abs(a)) ** 2),
 }

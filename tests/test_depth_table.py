@@ -131,11 +131,11 @@ def test_interpolation_matches_direct_solves_at_random_off_grid_points(tmp_path)
 
 def test_the_shipped_depth_table_answers_depth_d_gains_without_computing():
     from rwinit.lookup import depth_table
-    from rwinit.nonlinearities import BUILTIN_NONLINEARITIES
+    from rwinit.nonlinearities import TABLE_NONLINEARITIES
 
     tab = depth_table()
     assert tab.table.provenance["command"].startswith("python scripts/make_depth_table.py")
-    for nl in BUILTIN_NONLINEARITIES:
+    for nl in TABLE_NONLINEARITIES:
         depths = tab.depths(nl)
         assert depths[0] == 1 and depths[-1] is None and max(d for d in depths if d) >= 100
     rows = {(r["width"], r["depth"]): r for r in tab.table.rows

@@ -116,6 +116,20 @@ def test_rotational_explicit_and_naive_samplers_agree_in_distribution(name, mode
     assert np.all(rot.paths[np.isfinite(rot.sample_log_ratio), 0] == 0.0)
 
 
+@pytest.mark.parametrize(("name", "g"), [("relu6", 3.0), ("hardtanh", 1.5),
+                                         ("hardsigmoid", 7.0), ("hardswish", 2.0),
+                                         ("mish", 1.3)])
+def test_mobile_network_activations_agree_with_numpy_in_distribution(name, g):
+    # gains large enough that the kinks (ReLU6 at 6, the hard functions at ±1 and ±3) and
+    # the f' = 0 plateaus are reached; f' through the output for the clipped ones
+    N, D, M = 12, 8, 600
+    for model in ("network", "paper"):
+        rot = simulate_walk(name, N, D, gain=g, model=model, samples=M, seed=7)
+        ref = naive_log_ratio(name, N, D, g, model=model, samples=M, seed=8)
+        assert _means_agree(rot.sample_log_ratio, ref), (model, name)
+        assert _ks_p(rot.sample_log_ratio, ref) > KS_P_MIN, (model, name)
+
+
 @pytest.mark.parametrize("model", ["paper", "network"])
 @pytest.mark.parametrize("name", ["relu", "tanh"])
 def test_samplers_agree_with_biases(name, model):
