@@ -22,6 +22,7 @@ from rwinit.adapters.keras import keras_config
 from rwinit.errors import RwinitError
 from rwinit.network import Network
 from rwinit.network_gain import network_gains
+from rwinit.nonlinearities import get_nonlinearity
 
 jax = pytest.importorskip("jax")  # jax, flax and keras are in the test extra: these run in CI
 jnp = jax.numpy
@@ -160,6 +161,30 @@ def test_keras_sequential_and_functional_models():
                                          ci_halfwidth=FAST).layer_gains
     gamma = keras.ops.convert_to_numpy(functional.layers[2].gamma)
     assert np.allclose(gamma, report[0].norm_scale)
+
+
+def test_mobile_network_activations_are_known_to_jax_and_keras():
+    from rwinit.adapters import jax as rjax
+    from rwinit.adapters import keras as rkeras
+    from rwinit.adapters.snippets import activation_code
+
+    keras = _keras()
+    expected = {"relu6": "relu6", "hard_tanh": "hardtanh", "hard_sigmoid": "hardsigmoid",
+                "hard_swish": "hardswish", "mish": "mish"}
+    x = np.linspace(-8, 8, 161)
+    for name, label in expected.items():
+        assert rjax.activation_label(getattr(jax.nn, name)) == label
+        assert rkeras.activation_label(getattr(keras.activations, name)) == label
+        # the exported snippets name a function that computes rwinit's f (float32 there)
+        names = {"jax": jax, "keras": keras, "functools": functools}
+        in_jax = eval(activation_code("jax", label), names)  # noqa: S307
+        in_keras = keras.activations.get(eval(activation_code("keras", label), names))  # noqa: S307
+        for fn in (in_jax, in_keras):
+            np.testing.assert_allclose(keras.ops.convert_to_numpy(fn(x)),
+                                       get_nonlinearity(label)(x), rtol=1e-6, atol=1e-6)
+    relu6_layer = keras.layers.ReLU(max_value=6.0)
+    assert rkeras._layer_activation(relu6_layer, keras) == "relu6"
+    assert rkeras._layer_activation(keras.layers.ReLU(max_value=5.0), keras) is None
 
 
 def test_keras_config():

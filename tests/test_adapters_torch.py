@@ -203,6 +203,32 @@ def test_activations_are_read_through_nested_sequentials_norms_and_dropout():
     assert all(r.detected for r in report)
 
 
+class _MobileTraced(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.a, self.b, self.c = nn.Linear(4, 8), nn.Linear(8, 8), nn.Linear(8, 2)
+
+    def forward(self, x):
+        return self.c(F.hardtanh(F.hardswish(self.b(F.relu6(self.a(x))))))
+
+
+def test_mobile_network_activations_are_read_from_modules_and_calls():
+    net = nn.Sequential(nn.Linear(4, 8), nn.ReLU6(), nn.Linear(8, 8), nn.Hardswish(),
+                        nn.Linear(8, 8), nn.Hardsigmoid(), nn.Linear(8, 8), nn.Mish(),
+                        nn.Linear(8, 8), nn.Hardtanh(), nn.Linear(8, 2))
+    assert detect_nonlinearities(net) == {"0": "relu6", "2": "hardswish", "4": "hardsigmoid",
+                                          "6": "mish", "8": "hardtanh", "10": "linear"}
+    assert detect_nonlinearities(_MobileTraced()) == {"a": "relu6", "b": "hardswish",
+                                                      "c": "linear"}
+    # a Hardtanh with other bounds is not rwinit's hardtanh: asked for, not guessed
+    wide = nn.Sequential(nn.Linear(4, 8), nn.Hardtanh(-2.0, 2.0), nn.Linear(8, 2))
+    assert detect_nonlinearities(wide) == {"0": None, "2": "linear"}
+    with pytest.raises(RwinitError, match="Hardtanh follows it"):
+        init_module(wide)
+    report = init_module(net, seed=2, ci_halfwidth=0.05)
+    assert all(math.isfinite(r.gain) and r.gain > 0 for r in report)
+
+
 class _Traced(nn.Module):
     """Registration order b, a; forward order a, b: fx shows both the order and the tanh."""
 

@@ -42,7 +42,9 @@ BIAS_KEYS: tuple[str, ...] = ("b", "bias")
 _FUNCTION_LABELS = {"relu": "relu", "tanh": "tanh", "sigmoid": "sigmoid", "gelu": "gelu",
                     "silu": "silu", "swish": "silu", "selu": "selu", "elu": "elu",
                     "leaky_relu": "leaky_relu", "softplus": "softplus", "identity": "linear",
-                    "softmax": "linear", "log_softmax": "linear"}
+                    "softmax": "linear", "log_softmax": "linear", "relu6": "relu6",
+                    "hard_tanh": "hardtanh", "hard_sigmoid": "hardsigmoid",
+                    "hard_swish": "hardswish", "hard_silu": "hardswish", "mish": "mish"}
 
 
 def variance_scaling_args(g: float) -> dict[str, Any]:

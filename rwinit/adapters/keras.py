@@ -54,7 +54,9 @@ _ACTIVATION_LABELS = {"linear": "linear", "relu": "relu", "tanh": "tanh",
                       "sigmoid": "sigmoid", "elu": "elu", "selu": "selu", "gelu": "gelu",
                       "silu": "silu", "swish": "silu", "softplus": "softplus",
                       "leaky_relu": "leaky_relu", "softmax": "linear",
-                      "log_softmax": "linear"}
+                      "log_softmax": "linear", "relu6": "relu6", "hard_tanh": "hardtanh",
+                      "hard_sigmoid": "hardsigmoid", "hard_silu": "hardswish",
+                      "hard_swish": "hardswish", "mish": "mish"}
 
 
 def _installed(name: str) -> bool:
@@ -153,9 +155,11 @@ def _layer_activation(layer: Any, keras: Any) -> str | None:
         return get_nonlinearity("elu", float(layer.alpha)).label
     if isinstance(layer, L.ReLU):
         cfg = layer.get_config()
+        slope = float(cfg.get("negative_slope") or 0.0)
         if cfg.get("max_value") is None and not cfg.get("threshold"):
-            slope = float(cfg.get("negative_slope") or 0.0)
             return "relu" if slope == 0 else get_nonlinearity("leaky_relu", slope).label
+        if cfg.get("max_value") == 6 and not cfg.get("threshold") and slope == 0:
+            return "relu6"
         return None
     if isinstance(layer, L.Softmax):
         return "linear"

@@ -30,6 +30,8 @@ ACTIVATION_CODE: dict[str, dict[str, str]] = {
         "leaky_relu": "nn.LeakyReLU(negative_slope={p!r})", "tanh": "nn.Tanh()",
         "sigmoid": "nn.Sigmoid()", "elu": "nn.ELU(alpha={p!r})", "selu": "nn.SELU()",
         "gelu": "nn.GELU()", "silu": "nn.SiLU()", "softplus": "nn.Softplus()",
+        "relu6": "nn.ReLU6()", "hardtanh": "nn.Hardtanh()", "hardsigmoid": "nn.Hardsigmoid()",
+        "hardswish": "nn.Hardswish()", "mish": "nn.Mish()",
     },
     "jax": {
         "linear": "lambda x: x", "relu": "jax.nn.relu",
@@ -37,7 +39,9 @@ ACTIVATION_CODE: dict[str, dict[str, str]] = {
         "tanh": "jax.numpy.tanh", "sigmoid": "jax.nn.sigmoid",
         "elu": "functools.partial(jax.nn.elu, alpha={p!r})", "selu": "jax.nn.selu",
         "gelu": "functools.partial(jax.nn.gelu, approximate=False)", "silu": "jax.nn.silu",
-        "softplus": "jax.nn.softplus",
+        "softplus": "jax.nn.softplus", "relu6": "jax.nn.relu6", "hardtanh": "jax.nn.hard_tanh",
+        "hardsigmoid": "jax.nn.hard_sigmoid", "hardswish": "jax.nn.hard_swish",
+        "mish": "jax.nn.mish",
     },
     "keras": {
         "linear": '"linear"', "relu": '"relu"',
@@ -45,7 +49,9 @@ ACTIVATION_CODE: dict[str, dict[str, str]] = {
         "tanh": '"tanh"', "sigmoid": '"sigmoid"',
         "elu": "functools.partial(keras.activations.elu, alpha={p!r})", "selu": '"selu"',
         "gelu": "functools.partial(keras.activations.gelu, approximate=False)",
-        "silu": '"silu"', "softplus": '"softplus"',
+        "silu": '"silu"', "softplus": '"softplus"', "relu6": '"relu6"',
+        "hardtanh": '"hard_tanh"', "hardsigmoid": '"hard_sigmoid"', "hardswish": '"hard_silu"',
+        "mish": '"mish"',
     },
 }
 

@@ -58,7 +58,8 @@ from ._plan import (
 #: Functions (by ``__name__``) a traced ``forward`` may call, and their rwinit names.
 _FUNCTION_LABELS = {"tanh": "tanh", "relu": "relu", "sigmoid": "sigmoid", "gelu": "gelu",
                     "silu": "silu", "selu": "selu", "elu": "elu", "leaky_relu": "leaky_relu",
-                    "softplus": "softplus"}
+                    "softplus": "softplus", "relu6": "relu6", "hardtanh": "hardtanh",
+                    "hardsigmoid": "hardsigmoid", "hardswish": "hardswish", "mish": "mish"}
 
 
 def _torch():
@@ -108,6 +109,14 @@ def _activation_label(module: Any) -> str | None:
         return "silu"
     if isinstance(module, nn.Softplus) and module.beta == 1:
         return "softplus"
+    if isinstance(module, nn.ReLU6):  # a subclass of Hardtanh: before it
+        return "relu6"
+    if isinstance(module, nn.Hardtanh) and (module.min_val, module.max_val) == (-1.0, 1.0):
+        return "hardtanh"
+    for kind, label in ((nn.Hardsigmoid, "hardsigmoid"), (nn.Hardswish, "hardswish"),
+                        (nn.Mish, "mish")):
+        if isinstance(module, kind):
+            return label
     if isinstance(module, (nn.Identity, nn.Softmax, nn.LogSoftmax)):
         return "linear"  # a softmax read-out: δ_D is taken at the logits
     return None
@@ -125,6 +134,10 @@ def _function_label(node: Any) -> str | None:
         return get_nonlinearity("elu", float(alpha)).label
     if label == "softplus" and node.kwargs.get("beta", 1) != 1:
         return None
+    if label == "hardtanh":
+        bounds = (node.kwargs.get("min_val", node.args[1] if len(node.args) > 1 else -1.0),
+                  node.kwargs.get("max_val", node.args[2] if len(node.args) > 2 else 1.0))
+        return label if bounds == (-1.0, 1.0) else None
     return label
 
 
