@@ -229,6 +229,23 @@ def test_mobile_network_activations_are_read_from_modules_and_calls():
     assert all(math.isfinite(r.gain) and r.gain > 0 for r in report)
 
 
+@pytest.mark.parametrize(("label", "fn"), [("relu6", F.relu6), ("hardtanh", F.hardtanh),
+                                           ("hardsigmoid", F.hardsigmoid),
+                                           ("hardswish", F.hardswish), ("mish", F.mish)])
+def test_mobile_network_activations_are_pytorchs_f_and_f_prime(label, fn):
+    from rwinit.nonlinearities import get_nonlinearity
+
+    x = np.linspace(-10, 10, 2001)
+    x = x[np.abs(x[:, None] - np.array([-3, -1, 0, 1, 3, 6])).min(axis=1) > 1e-9]  # kinks
+    t = torch.tensor(x, dtype=torch.float64, requires_grad=True)
+    y = fn(t)
+    (grad,) = torch.autograd.grad(y.sum(), t)
+    nl = get_nonlinearity(label)
+    np.testing.assert_allclose(nl(x), y.detach().numpy(), rtol=1e-13, atol=1e-15)
+    # PyTorch's hardsigmoid slope is the float32 1/6 (1.6666667e-01): 5e-9 off the exact one
+    np.testing.assert_allclose(nl.derivative(x), grad.numpy(), rtol=1e-7, atol=1e-13)
+
+
 class _Traced(nn.Module):
     """Registration order b, a; forward order a, b: fx shows both the order and the tanh."""
 
