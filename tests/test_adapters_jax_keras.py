@@ -182,6 +182,11 @@ def test_mobile_network_activations_are_known_to_jax_and_keras():
         for fn in (in_jax, in_keras):
             np.testing.assert_allclose(keras.ops.convert_to_numpy(fn(x)),
                                        get_nonlinearity(label)(x), rtol=1e-6, atol=1e-6)
+    prelu = keras.layers.PReLU()
+    prelu.build((None, 4))  # Keras' default slope is 0: a ReLU
+    assert rkeras._layer_activation(prelu, keras) == "relu"
+    prelu.set_weights([np.full(4, 0.2, dtype="float32")])
+    assert rkeras._layer_activation(prelu, keras) == get_nonlinearity("leaky_relu", 0.2).label
     relu6_layer = keras.layers.ReLU(max_value=6.0)
     assert rkeras._layer_activation(relu6_layer, keras) == "relu6"
     assert rkeras._layer_activation(keras.layers.ReLU(max_value=5.0), keras) is None

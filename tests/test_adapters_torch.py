@@ -221,6 +221,13 @@ def test_mobile_network_activations_are_read_from_modules_and_calls():
     assert detect_nonlinearities(_MobileTraced()) == {"a": "relu6", "b": "hardswish",
                                                       "c": "linear"}
     # a Hardtanh with other bounds is not rwinit's hardtanh: asked for, not guessed
+    prelu = nn.Sequential(nn.Linear(4, 8), nn.PReLU(), nn.Linear(8, 8), nn.PReLU(8, 0.1),
+                          nn.Linear(8, 2))
+    assert detect_nonlinearities(prelu) == {"0": "leaky_relu:0.25", "2": "leaky_relu:0.1",
+                                            "4": "linear"}
+    with torch.no_grad():
+        prelu[3].weight[0] = 0.3  # slopes no longer shared: asked for
+    assert detect_nonlinearities(prelu)["2"] is None
     wide = nn.Sequential(nn.Linear(4, 8), nn.Hardtanh(-2.0, 2.0), nn.Linear(8, 2))
     assert detect_nonlinearities(wide) == {"0": None, "2": "linear"}
     with pytest.raises(RwinitError, match="Hardtanh follows it"):

@@ -161,6 +161,13 @@ def _layer_activation(layer: Any, keras: Any) -> str | None:
         if cfg.get("max_value") == 6 and not cfg.get("threshold") and slope == 0:
             return "relu6"
         return None
+    if isinstance(layer, L.PReLU) and layer.weights:
+        # the slope as initialised (it is learnt later)
+        slopes = np.asarray(keras.ops.convert_to_numpy(layer.weights[0]), dtype=float).ravel()
+        if slopes.size and np.all(slopes == slopes[0]):
+            slope = float(slopes[0])
+            return "relu" if slope == 0 else get_nonlinearity("leaky_relu", slope).label
+        return None
     if isinstance(layer, L.Softmax):
         return "linear"
     return None

@@ -109,6 +109,11 @@ def _activation_label(module: Any) -> str | None:
         return "silu"
     if isinstance(module, nn.Softplus) and module.beta == 1:
         return "softplus"
+    if isinstance(module, nn.PReLU):  # its slope as initialised (it is learnt later)
+        slopes = module.weight.detach().reshape(-1)
+        if bool((slopes == slopes[0]).all()):
+            return get_nonlinearity("leaky_relu", float(slopes[0])).label
+        return None
     if isinstance(module, nn.ReLU6):  # a subclass of Hardtanh: before it
         return "relu6"
     if isinstance(module, nn.Hardtanh) and (module.min_val, module.max_val) == (-1.0, 1.0):
