@@ -514,4 +514,5 @@ BUILTIN_NONLINEARITIES: tuple[str, ...] = tuple(_REGISTRY)
 #: The built-in nonlinearities the shipped gain tables cover (rwinit/data/*.csv, made by
 #: scripts/make_default_table.py and scripts/make_depth_table.py); a request for another
 #: one is computed, as a width outside a table is.
-TABLE_NONLINEARITIES: tuple[str, ...] = BUILTIN_NONLINEARITIES[:10]
+TABLE_NONLINEARITIES: tuple[str, ...] = ("linear", "relu", "leaky_relu", "tanh", "sigmoid",
+                                          "elu", "selu", "gelu", "silu", "softplus")

@@ -3,9 +3,9 @@
 The paper's analysis back-propagates through a matrix independent of the forward one
 (``paper`` model); a real network uses the same W_d both ways (``network`` model), which
 correlates the mask f'(a_d) with W_d (docs/design.md, § Propagation models). This study
-measures (g*_network − g*_paper)/g*_paper against N for the ten nonlinearities of the shipped tables
-(stationary variant, Gaussian weights; both models share the seed, and the intervals add the
-two standard errors in quadrature, which is conservative).
+measures (g*_network − g*_paper)/g*_paper against N for the ten nonlinearities of the
+shipped tables (stationary variant, Gaussian weights; both models share the seed, and the
+intervals add the two standard errors in quadrature, which is conservative).
 Measured: zero within the CI for the ReLU family, GELU and SiLU, −0.6% for softplus,
 3.6% at N = 32 falling to 0.7% at N = 128 for sigmoid; large for tanh, ELU and SELU (46%
 for SELU and 41% for ELU at N = 8, 15% for tanh at N = 16, still 6–10% at N = 128), and
