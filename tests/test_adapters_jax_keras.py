@@ -192,6 +192,27 @@ def test_mobile_network_activations_are_known_to_jax_and_keras():
     assert rkeras._layer_activation(keras.layers.ReLU(max_value=5.0), keras) is None
 
 
+def test_keras_mobilenet_block_matches_the_pytorch_reading():
+    keras = _keras()
+    from rwinit.adapters.keras import init_model
+
+    L = keras.layers
+    m = keras.Sequential([
+        keras.Input((32, 32, 3)), L.Conv2D(16, 3, strides=2, padding="same", use_bias=False),
+        L.BatchNormalization(), L.Activation("hard_silu"),
+        L.DepthwiseConv2D(3, padding="same", use_bias=False), L.BatchNormalization(),
+        L.ReLU(max_value=6.0), L.Conv2D(24, 1, use_bias=False), L.BatchNormalization(),
+        L.GlobalAveragePooling2D(), L.Dense(10)])
+    report = init_model(m, seed=1, ci_halfwidth=FAST)
+    assert [r.nonlinearity for r in report] == ["hardswish", "relu6", "linear", "linear"]
+    assert [r.fan_in for r in report] == [27, 9, 16, 24]  # depthwise: ∏window inputs
+    assert any("GlobalAveragePooling2D after layer" in a for a in report.approximations)
+    net = Network([27, 9, 16, 24, 10], ["hardswish", "relu6", "linear", "linear"])
+    assert report.gains == network_gains(net, seed=1, ci_halfwidth=FAST).layer_gains
+    depthwise = keras.ops.convert_to_numpy(m.layers[3].kernel)
+    _assert_normal(depthwise, report[1].std)
+
+
 def test_keras_config():
     cfg = keras_config("relu", 128, gain=1.5, seed=3)
     assert cfg["class_name"] == "VarianceScaling"

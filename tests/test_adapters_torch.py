@@ -236,6 +236,26 @@ def test_mobile_network_activations_are_read_from_modules_and_calls():
     assert all(math.isfinite(r.gain) and r.gain > 0 for r in report)
 
 
+def test_a_mobilenet_block_reads_through_pooling_and_a_linear_bottleneck():
+    # stem conv, depthwise conv (groups = channels: fan-in ∏kernel), a 1×1 projection with
+    # no activation (a linear bottleneck) followed by pooling, then the classifier
+    net = nn.Sequential(
+        nn.Conv2d(3, 16, 3, stride=2, padding=1, bias=False), nn.BatchNorm2d(16),
+        nn.Hardswish(), nn.Conv2d(16, 16, 3, padding=1, groups=16, bias=False),
+        nn.BatchNorm2d(16), nn.ReLU6(), nn.Conv2d(16, 24, 1, bias=False), nn.BatchNorm2d(24),
+        nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(24, 10))
+    assert detect_nonlinearities(net) == {"0": "hardswish", "3": "relu6", "6": "linear",
+                                          "10": "linear"}
+    report = init_module(net, seed=1, ci_halfwidth=0.05)
+    assert [r.fan_in for r in report] == [27, 9, 16, 24]
+    assert any("AdaptiveAvgPool2d, Flatten after layer 6" in a for a in report.approximations)
+    assert report.gains == network_gains(Network([27, 9, 16, 24, 10], ["hardswish", "relu6",
+                                                 "linear", "linear"]),
+                                         seed=1, ci_halfwidth=0.05).layer_gains
+    # 144 draws: the sample std is within 4 of its standard errors (1/√288 relative)
+    assert net[3].weight.std().item() == pytest.approx(report[1].std, rel=4 / math.sqrt(288))
+
+
 @pytest.mark.parametrize(("label", "fn"), [("relu6", F.relu6), ("hardtanh", F.hardtanh),
                                            ("hardsigmoid", F.hardsigmoid),
                                            ("hardswish", F.hardswish), ("mish", F.mish)])

@@ -193,9 +193,22 @@ def _flat_layers(model: Any, keras: Any) -> list[Any]:
     return out
 
 
+#: Keras layers between a layer and its activation that the walk looks through (reshapes
+#: and pooling; the reasons are those of rwinit.adapters.torch).
+_PASS_THROUGH = ("Flatten", "Reshape", "AveragePooling1D", "AveragePooling2D",
+                 "AveragePooling3D", "GlobalAveragePooling1D", "GlobalAveragePooling2D",
+                 "GlobalAveragePooling3D", "MaxPooling1D", "MaxPooling2D", "MaxPooling3D",
+                 "GlobalMaxPooling1D", "GlobalMaxPooling2D", "GlobalMaxPooling3D")
+
+
+def _depthwise(keras: Any) -> tuple:
+    L = keras.layers
+    return tuple(getattr(L, n) for n in ("DepthwiseConv1D", "DepthwiseConv2D") if hasattr(L, n))
+
+
 def _types(keras: Any) -> tuple[tuple, tuple, tuple]:
     L = keras.layers
-    weights = (L.Dense, L.Conv1D, L.Conv2D, L.Conv3D)
+    weights = (L.Dense, L.Conv1D, L.Conv2D, L.Conv3D, *_depthwise(keras))
     norms = tuple(getattr(L, n) for n in ("BatchNormalization", "LayerNormalization",
                                           "GroupNormalization", "RMSNormalization")
                   if hasattr(L, n))
@@ -232,7 +245,14 @@ def read_model(net: Any) -> tuple[list[Any], list[str | None], dict[str, Any], l
                 continue
             if isinstance(nxt, weights):
                 break
-            if isinstance(nxt, keras.layers.Flatten | keras.layers.Reshape):
+            passed = tuple(getattr(keras.layers, n) for n in _PASS_THROUGH
+                           if hasattr(keras.layers, n))
+            if isinstance(nxt, passed):
+                if not isinstance(nxt, keras.layers.Flatten | keras.layers.Reshape):
+                    notes.append(f"{type(nxt).__name__} after layer {layer.name} (before its "
+                                 "activation or the next layer) is looked through: pooling "
+                                 "only combines positions of one channel, which the dense "
+                                 "model of a layer leaves out")
                 continue
             label = _layer_activation(nxt, keras)
             break
@@ -261,7 +281,8 @@ def init_model(net: Any, nonlinearity: str | None = None, *,
     ----------
     net : keras.Model
         A built ``Sequential`` or functional model (its ``layers`` taken as the forward
-        order, nested models flattened) of ``Dense`` and ``Conv1D/2D/3D`` layers.
+        order, nested models flattened) of ``Dense``, ``Conv1D/2D/3D`` and
+        ``DepthwiseConv1D/2D`` layers.
     nonlinearity : str, optional
         For layers whose activation cannot be read; the last weight layer is linear.
     activations : sequence of str, optional
@@ -295,7 +316,9 @@ def init_model(net: Any, nonlinearity: str | None = None, *,
     specs = []
     for layer, label, got in zip(layers, labels, read, strict=True):
         shape = _kernel_shape(layer)
-        fan_in = int(shape[-2] * math.prod(shape[:-2]))
+        # a depthwise kernel (∏window, channels, multiplier) sums ∏window inputs per output
+        depthwise = isinstance(layer, _depthwise(keras))
+        fan_in = int((1 if depthwise else shape[-2]) * math.prod(shape[:-2]))
         fan_out = int(shape[-1] * math.prod(shape[:-2]))
         kind = "dense" if len(shape) == 2 else "conv"
         norm = norm_of.get(layer.name)
@@ -303,9 +326,11 @@ def init_model(net: Any, nonlinearity: str | None = None, *,
                                type(norm).__name__ if norm is not None else None,
                                _norm_kind(norm, keras) if norm is not None else None))
         if kind == "conv":
+            per = "∏window (one input channel per output)" if depthwise else \
+                "in_channels·∏window"
             notes.append(f"layer {layer.name} ({type(layer).__name__}) is treated as a dense "
-                         f"layer of fan-in {fan_in} = in_channels·∏window (weight sharing "
-                         "across positions is ignored)")
+                         f"layer of fan-in {fan_in} = {per} (weight sharing across positions "
+                         "is ignored)")
     if sample is not None:
         sample = np.asarray(sample, dtype=float).reshape(len(sample), -1)
     report = plan(specs, gain=gain, model=model, per_layer=per_layer, seed=seed,

@@ -12,9 +12,10 @@ g_d/√fan_in with zero biases (Sussillo & Abbott, arXiv:1412.6558, eq. 1; docs/
 How the activations are read
 ----------------------------
 * In an ``nn.Sequential`` (nested ones are flattened), the module after a weight layer:
-  normalisation layers (BatchNorm*, LayerNorm, GroupNorm, InstanceNorm*, RMSNorm) and
-  dropout are looked through; another weight layer, or the end of the top-level
-  ``Sequential``, means a linear layer (the read-out).
+  normalisation layers (BatchNorm*, LayerNorm, GroupNorm, InstanceNorm*, RMSNorm),
+  dropout, reshapes (Flatten, Unflatten) and pooling (average and max, adaptive or not)
+  are looked through, each with a note; another weight layer, or the end of the top-level
+  ``Sequential``, means a linear layer (the read-out, or a linear bottleneck).
 * Otherwise the module is traced with ``torch.fx``, which shows a custom ``forward``'s
   calls (``torch.tanh(self.a(x))``) and its order of layers.
 * Where neither tells, ``activations=[...]`` (one per weight layer, forward order) or
@@ -155,8 +156,25 @@ class _Reading:
     norms: dict[str, str] = field(default_factory=dict)  # layer -> norm module name
     why: dict[str, str] = field(default_factory=dict)  # layer -> why the label is unknown
     dropout: set[str] = field(default_factory=set)
+    passed: dict[str, list[str]] = field(default_factory=dict)  # layer -> pools, reshapes
     traced: bool = False
     unused: list[str] = field(default_factory=list)  # weight layers the trace never calls
+
+
+def _pass_through_types(nn) -> tuple:
+    """Modules between a layer and its activation that the walk looks through: reshapes
+    (the identity on the walk) and pooling (it combines positions of one channel, which
+    the dense model of a convolution already leaves out)."""
+    return (nn.Flatten, nn.Unflatten, nn.modules.pooling._AvgPoolNd,
+            nn.modules.pooling._AdaptiveAvgPoolNd, nn.modules.pooling._MaxPoolNd,
+            nn.modules.pooling._AdaptiveMaxPoolNd)
+
+
+#: The same as traced calls (``torch.flatten``, ``F.avg_pool2d``, ``x.view``, …).
+_PASS_THROUGH_CALLS = frozenset(
+    ["flatten", "reshape", "view"]
+    + [f"{kind}_pool{d}d" for kind in ("avg", "max", "adaptive_avg", "adaptive_max")
+       for d in (1, 2, 3)])
 
 
 def _flatten(seq: Any, prefix: str, nn) -> list[tuple[str, Any]]:
@@ -193,6 +211,9 @@ def _read_sequentials(module: Any) -> _Reading:
                     continue
                 if isinstance(follow, nn.modules.dropout._DropoutNd):
                     reading.dropout.add(name)
+                    continue
+                if isinstance(follow, _pass_through_types(nn)):
+                    reading.passed.setdefault(name, []).append(type(follow).__name__)
                     continue
                 if isinstance(follow, weights):
                     label, why = "linear", ""
@@ -248,11 +269,20 @@ def _read_traced(module: Any, reading: _Reading) -> _Reading:
                     reading.dropout.add(name)
                     cur = nxt
                     continue
+                if isinstance(target, _pass_through_types(nn)):
+                    reading.passed.setdefault(name, []).append(type(target).__name__)
+                    cur = nxt
+                    continue
                 label = "linear" if isinstance(target, weights) else _activation_label(target)
                 break
             if nxt.op in ("call_function", "call_method"):
-                if getattr(nxt.target, "__name__", nxt.target) == "dropout":
+                called = getattr(nxt.target, "__name__", nxt.target)
+                if called == "dropout":
                     reading.dropout.add(name)
+                    cur = nxt
+                    continue
+                if called in _PASS_THROUGH_CALLS:
+                    reading.passed.setdefault(name, []).append(called)
                     cur = nxt
                     continue
                 label = _function_label(nxt)
@@ -360,14 +390,20 @@ def _specs(module: Any, reading: _Reading, nonlinearity: str | None,
                                _norm_kind(modules[norm]) if norm else None))
         if kind == "conv":
             notes.append(f"layer {n} ({type(layer).__name__}) is treated as a dense layer of "
-                         f"fan-in {specs[-1].fan_in} = in_channels·∏kernel (weight sharing "
-                         "across positions is ignored)")
+                         f"fan-in {specs[-1].fan_in} = (in_channels/groups)·∏kernel (weight "
+                         "sharing across positions is ignored)")
         if norm and getattr(modules[norm], "weight", None) is None:
             notes.append(f"{norm} ({type(modules[norm]).__name__}) has no affine scale: its "
                          "pre-activations keep variance 1 instead of the γ² rwinit would set")
         if n in reading.dropout:
             notes.append(f"dropout after layer {n} is taken as the identity (eval mode); in "
                          "training mode it scales |δ| by about 1/√(1−p) at that layer")
+        if n in reading.passed:
+            notes.append(f"{', '.join(reading.passed[n])} after layer {n} (before its "
+                         "activation or the next layer) is looked through, as after an "
+                         "activation: a reshape does not change the walk, and pooling only "
+                         "combines positions of one channel, which the dense model of a "
+                         "layer leaves out")
     if reading.traced:
         notes.append("layer order and activations read from a torch.fx trace of forward")
     return specs, notes, _skipped(module, set(names) | set(reading.norms.values()),
@@ -398,7 +434,7 @@ def init_module(module: Any, nonlinearity: str | None = None, *,
     module : torch.nn.Module
         ``nn.Sequential`` (nested or not), or any module whose ``forward`` ``torch.fx`` can
         trace; weight layers ``nn.Linear`` and ``nn.Conv1d/2d/3d`` (approximation: a dense
-        layer of fan-in in_channels·∏kernel, stated in the report).
+        layer of fan-in (in_channels/groups)·∏kernel, stated in the report).
     nonlinearity : str, optional
         For hidden layers whose activation the module does not show; the last weight
         layer is the linear read-out.
