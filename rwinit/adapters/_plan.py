@@ -36,6 +36,13 @@ from ._norm import FORWARD_SAMPLES, PER_SAMPLE, batch_gamma, forward, solve_gamm
 GainSpec = float | Mapping[str, float] | Sequence[float] | None
 
 
+#: What a report says of the reshapes and pooling it looked through.
+POOLING_NOTE = ("a reshape leaves |δ| as it is, max pooling passes it on to one position of "
+                "each window unchanged, and average pooling over k positions scales it by "
+                "1/√k: a fixed factor of the architecture, the same for every initialization, "
+                "that the gains do not model (as for pooling after an activation)")
+
+
 @dataclass(frozen=True)
 class LayerSpec:
     """One weight layer as an adapter read it.
@@ -383,5 +390,5 @@ def check_activations(activations: Sequence[str], names: Sequence[str]) -> list[
     return [get_nonlinearity(a).label for a in activations]
 
 
-__all__ = ["GainSpec", "InitReport", "LayerInit", "LayerSpec", "check_activations", "plan",
-           "readout_activations", "widths_of"]
+__all__ = ["POOLING_NOTE", "GainSpec", "InitReport", "LayerInit", "LayerSpec",
+           "check_activations", "plan", "readout_activations", "widths_of"]

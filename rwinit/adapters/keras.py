@@ -39,6 +39,7 @@ from ..lookup import resolve_gain
 from ..nonlinearities import get_nonlinearity
 from ..validation import check_width
 from ._plan import (
+    POOLING_NOTE,
     GainSpec,
     InitReport,
     LayerSpec,
@@ -193,8 +194,8 @@ def _flat_layers(model: Any, keras: Any) -> list[Any]:
     return out
 
 
-#: Keras layers between a layer and its activation that the walk looks through (reshapes
-#: and pooling; the reasons are those of rwinit.adapters.torch).
+#: Keras layers between a layer and its activation that the reader looks through
+#: (reshapes and pooling, with the note :data:`rwinit.adapters._plan.POOLING_NOTE`).
 _PASS_THROUGH = ("Flatten", "Reshape", "AveragePooling1D", "AveragePooling2D",
                  "AveragePooling3D", "GlobalAveragePooling1D", "GlobalAveragePooling2D",
                  "GlobalAveragePooling3D", "MaxPooling1D", "MaxPooling2D", "MaxPooling3D",
@@ -250,9 +251,8 @@ def read_model(net: Any) -> tuple[list[Any], list[str | None], dict[str, Any], l
             if isinstance(nxt, passed):
                 if not isinstance(nxt, keras.layers.Flatten | keras.layers.Reshape):
                     notes.append(f"{type(nxt).__name__} after layer {layer.name} (before its "
-                                 "activation or the next layer) is looked through: pooling "
-                                 "only combines positions of one channel, which the dense "
-                                 "model of a layer leaves out")
+                                 f"activation or the next layer) is looked through: "
+                                 f"{POOLING_NOTE}")
                 continue
             label = _layer_activation(nxt, keras)
             break

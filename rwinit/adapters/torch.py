@@ -48,6 +48,7 @@ from ..lookup import resolve_gain
 from ..nonlinearities import get_nonlinearity
 from . import require
 from ._plan import (
+    POOLING_NOTE,
     GainSpec,
     InitReport,
     LayerInit,
@@ -162,9 +163,8 @@ class _Reading:
 
 
 def _pass_through_types(nn) -> tuple:
-    """Modules between a layer and its activation that the walk looks through: reshapes
-    (the identity on the walk) and pooling (it combines positions of one channel, which
-    the dense model of a convolution already leaves out)."""
+    """Modules between a layer and its activation that the reader looks through: reshapes
+    and pooling (see :data:`rwinit.adapters._plan.POOLING_NOTE`)."""
     return (nn.Flatten, nn.Unflatten, nn.modules.pooling._AvgPoolNd,
             nn.modules.pooling._AdaptiveAvgPoolNd, nn.modules.pooling._MaxPoolNd,
             nn.modules.pooling._AdaptiveMaxPoolNd)
@@ -400,10 +400,7 @@ def _specs(module: Any, reading: _Reading, nonlinearity: str | None,
                          "training mode it scales |δ| by about 1/√(1−p) at that layer")
         if n in reading.passed:
             notes.append(f"{', '.join(reading.passed[n])} after layer {n} (before its "
-                         "activation or the next layer) is looked through, as after an "
-                         "activation: a reshape does not change the walk, and pooling only "
-                         "combines positions of one channel, which the dense model of a "
-                         "layer leaves out")
+                         f"activation or the next layer) is looked through: {POOLING_NOTE}")
     if reading.traced:
         notes.append("layer order and activations read from a torch.fx trace of forward")
     return specs, notes, _skipped(module, set(names) | set(reading.norms.values()),
