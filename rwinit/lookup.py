@@ -1,16 +1,19 @@
 """``rwinit.gain``: g* from the shipped table, instantly, or computed when it has none.
 
 The package ships ``rwinit/data/default_gains.csv`` (made by
-``scripts/make_default_table.py``; its command line and settings are in the file): every
-built-in nonlinearity, stationary variant, both models, Gaussian weights, no bias, widths
-2 to 4096; and ``rwinit/data/depth_gains.csv`` (``scripts/make_depth_table.py``): the
-depth-D variant on a widths × depths grid, network model. :func:`gain` answers from
+``scripts/make_default_table.py``; its command line and settings are in the file): the
+ten nonlinearities of ``TABLE_NONLINEARITIES``, stationary variant, both models, Gaussian
+weights, no bias, widths 2 to 4096; and ``rwinit/data/depth_gains.csv``
+(``scripts/make_depth_table.py``): the depth-D variant on a widths × depths grid, network
+model. :func:`gain` answers from
 them, interpolating in ln N between widths (:meth:`rwinit.tables.GainTable.lookup`) and
 in ln D between depths (:class:`rwinit.tables.depth.DepthTable`), and falls back to
 :func:`rwinit.optimal_gain` — with a :class:`TableFallbackWarning` and
 ``source="computed"`` on the result — for anything the tables do not cover (another
-weight distribution or bias, a width or depth outside the grid, a registered
-nonlinearity of your own).
+weight distribution or bias, a width or depth outside the grid, relu6 … mish, a
+registered nonlinearity of your own). A computed answer is kept in rwinit's disk cache
+(:mod:`rwinit.cache`, keyed by every input that determines it), so it is computed once:
+the next process reads it at once, still with a warning that says where it came from.
 
 The nonlinearity is parsed once, here: the :class:`~rwinit.nonlinearities.Nonlinearity`
 object, not its name, goes on to the tables and the solver.
@@ -84,6 +87,7 @@ def gain(
     bias_std: float = 0.0,
     table: GainTable | str | os.PathLike | None = None,
     compute: bool = True,
+    cache: bool = True,
     **solver_options: Any,
 ) -> TableGain:
     """The unbiased gain g* for a nonlinearity and width, from a table when it can.
@@ -104,6 +108,8 @@ def gain(
     compute : bool
         If the table does not cover the request, solve for g* (default) rather than
         raise.
+    cache : bool
+        Read and write computed answers in the disk cache (default); False recomputes.
     **solver_options
         Passed to :func:`rwinit.optimal_gain` when computing (``ci_halfwidth``, ``seed``,
         ``samples``, ``threads``, ``progress``).
@@ -124,7 +130,8 @@ def gain(
     Warns
     -----
     TableFallbackWarning
-        When g* was computed rather than read from the table.
+        When g* was computed rather than read from the table (now, or by an earlier call
+        whose answer the disk cache kept: the message says which).
 
     Examples
     --------
@@ -152,13 +159,39 @@ def gain(
         if not compute:
             raise
         reason = str(exc)
-    warnings.warn(f"computing g* (may take a while): {reason}", TableFallbackWarning,
-                  stacklevel=2)
-    r = optimal_gain(nl, width, depth, model=model, weights=weights,
-                     bias_std=bias_std, **solver_options)
-    return TableGain(nonlinearity=r.nonlinearity, width=r.width, depth=r.depth, model=r.model,
-                     weights=r.weights, bias_std=r.bias_std, g=r.g, se=r.se, ci_low=r.ci_low,
-                     ci_high=r.ci_high, confidence=r.confidence, source="computed")
+    return _computed(nl, width, depth, model, weights, bias_std, reason, cache,
+                     solver_options)
+
+
+def _computed(nl: Any, width: Any, depth: Any, model: Any, weights: Any, bias_std: Any,
+              reason: str, cache: bool, solver_options: dict[str, Any]) -> TableGain:
+    """g* from :func:`rwinit.optimal_gain`, through the disk cache where the inputs allow
+    (plain JSON values: a seed given as a Generator is not cached)."""
+    from .cache import cached
+    from .network import nonlinearity_key
+
+    def solve() -> dict[str, Any]:
+        warnings.warn(f"computing g* (may take a while; kept in rwinit's cache for next "
+                      f"time): {reason}", TableFallbackWarning, stacklevel=5)
+        r = optimal_gain(nl, width, depth, model=model, weights=weights,
+                         bias_std=bias_std, **solver_options)
+        return TableGain(nonlinearity=r.nonlinearity, width=r.width, depth=r.depth,
+                         model=r.model, weights=r.weights, bias_std=r.bias_std, g=r.g,
+                         se=r.se, ci_low=r.ci_low, ci_high=r.ci_high,
+                         confidence=r.confidence, source="computed").to_dict()
+
+    # what determines the answer: threads and progress bars do not
+    options = {k: v for k, v in solver_options.items() if k not in ("threads", "progress")}
+    inputs = {"nonlinearity": nonlinearity_key(nl), "width": width, "depth": depth,
+              "model": model, "weights": weights, "bias_std": bias_std, "options": options}
+    plain = all(v is None or type(v) in (int, float, str, bool)
+                for v in (width, depth, model, weights, bias_std, *options.values()))
+    answer, hit = cached("gain", inputs, solve, enabled=cache and plain,
+                         accept=lambda a: TableGain.from_dict(a).source == "computed")
+    if hit:
+        warnings.warn(f"g* computed by an earlier call, read from rwinit's cache: {reason}",
+                      TableFallbackWarning, stacklevel=3)
+    return TableGain.from_dict(answer)
 
 
 def resolve_gain(nonlinearity: str, width: int, gain_value: float | None = None,

@@ -14,6 +14,15 @@ from rwinit.tables.depth import DepthTable
 from rwinit.tables.table import GainTable, TableMissError
 
 
+@pytest.fixture(autouse=True)
+def private_answer_cache(tmp_path, monkeypatch):
+    """Computed gains go to a fresh folder, not the user's cache (the compiled kernels
+    stay where they are)."""
+    from rwinit import cache
+
+    monkeypatch.setattr(cache, "cache_dir", lambda: tmp_path / "cache")
+
+
 def row(nl, width, depth, g, se, status="ok"):
     ok = status == "ok"
     return dict(nonlinearity=nl, width=width, depth=depth, model="network", weights="gaussian",

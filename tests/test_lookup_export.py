@@ -19,6 +19,15 @@ from rwinit.nonlinearities import get_nonlinearity
 from rwinit.tables import TableMissError
 
 
+@pytest.fixture(autouse=True)
+def private_answer_cache(tmp_path, monkeypatch):
+    """Computed gains go to a fresh folder, not the user's cache (the compiled kernels
+    stay where they are)."""
+    from rwinit import cache
+
+    monkeypatch.setattr(cache, "cache_dir", lambda: tmp_path / "cache")
+
+
 def test_shipped_table_is_valid_and_records_how_it_was_made():
     table = default_table()
     prov = table.provenance

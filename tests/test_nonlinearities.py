@@ -52,12 +52,26 @@ def test_the_shipped_tables_cover_exactly_the_table_nonlinearities():
         assert names == set(TABLE_NONLINEARITIES)
 
 
-def test_a_builtin_outside_the_tables_is_computed_with_a_warning():
-    from rwinit import TableFallbackWarning, gain
+def test_a_builtin_outside_the_tables_is_computed_once_then_read_from_the_cache(
+        tmp_path, monkeypatch):
+    from rwinit import TableFallbackWarning, cache, gain, optimal_gain
 
+    monkeypatch.setattr(cache, "cache_dir", lambda: tmp_path / "cache")
+    settings = dict(model="paper", ci_halfwidth=0.05, seed=1)
     with pytest.warns(TableFallbackWarning, match="computing"):
-        r = gain("relu6", 64, model="paper", ci_halfwidth=0.05, seed=1, threads=1)
-    assert r.source == "computed" and 1.2 < r.g < 2.0  # ReLU-like: near √2
+        r = gain("relu6", 64, threads=1, **settings)
+    assert r.source == "computed"
+    assert r.g == optimal_gain("relu6", 64, threads=2, **settings).g  # the solver's answer
+    with pytest.warns(TableFallbackWarning, match="read from rwinit's cache"):
+        again = gain("relu6", 64, threads=2, **settings)  # threads do not enter the key
+    assert again == r
+    with pytest.warns(TableFallbackWarning, match="read from rwinit's cache"):
+        gain("relu6", 64, progress=False, **settings)
+    with pytest.warns(TableFallbackWarning, match="computing"):
+        other = gain("relu6", 64, model="paper", ci_halfwidth=0.05, seed=2)  # another seed
+    assert other.g != r.g
+    with pytest.warns(TableFallbackWarning, match="computing"):
+        assert gain("relu6", 64, cache=False, **settings).g == r.g
 
 
 @pytest.mark.parametrize("name", sorted(REFERENCE))

@@ -92,6 +92,14 @@ class TableGain:
         out["neighbours"] = list(self.neighbours)
         return out
 
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> TableGain:
+        """Rebuild from :meth:`to_dict`; a gain that is not finite and positive is refused."""
+        out = cls(**{**d, "neighbours": tuple(int(n) for n in d.get("neighbours", ()))})
+        if not (isinstance(out.g, float) and math.isfinite(out.g) and out.g > 0):
+            raise RwinitError(f"malformed table gain: g = {out.g!r}")
+        return out
+
 
 def normalise_nonlinearity(name: str) -> str:
     """The label a table stores for ``name`` (``leaky_relu`` -> ``leaky_relu:0.01``);
