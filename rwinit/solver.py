@@ -590,24 +590,21 @@ def largest_drift(m: Callable[[float], float]) -> float:
     scalar search in ln g between its neighbours (to 1e-4 in ln g; the maximum is flat,
     so its drift is known far better than its place).
     """
+    import numpy as np
     from scipy import optimize
 
     g_min, g_max = _config.GAIN_SEARCH_RANGE
-    grid = [math.exp(v) for v in _linspace(math.log(g_min), math.log(g_max), 41)]
-    values = [m(g) for g in grid]
-    finite = [i for i, v in enumerate(values) if math.isfinite(v)]
-    if not finite:
+    grid = np.exp(np.linspace(math.log(g_min), math.log(g_max), 41))
+    values = np.array([m(float(g)) for g in grid])
+    finite = np.isfinite(values)
+    if not finite.any():
         raise RwinitError("the drift is not finite at any gain in the search range")
-    i = max(finite, key=values.__getitem__)
-    lo, hi = grid[max(i - 1, 0)], grid[min(i + 1, len(grid) - 1)]
+    i = int(np.argmax(np.where(finite, values, -np.inf)))
+    lo, hi = grid[max(i - 1, 0)], grid[min(i + 1, grid.size - 1)]
     best = optimize.minimize_scalar(lambda lg: -m(math.exp(lg)),
                                     bounds=(math.log(lo), math.log(hi)), method="bounded",
                                     options={"xatol": 1e-4})
-    return float(math.exp(best.x)) if -best.fun >= values[i] else grid[i]
-
-
-def _linspace(a: float, b: float, n: int) -> list[float]:
-    return [a + (b - a) * k / (n - 1) for k in range(n)]
+    return float(math.exp(best.x)) if -best.fun >= values[i] else float(grid[i])
 
 
 def _root(ev: _Evaluator, n: int, g0: float, slope: float | None,
