@@ -194,12 +194,12 @@ def _flat_layers(model: Any, keras: Any) -> list[Any]:
     return out
 
 
-#: Keras layers between a layer and its activation that the reader looks through
-#: (reshapes and pooling, with the note :data:`rwinit.adapters._plan.POOLING_NOTE`).
-_PASS_THROUGH = ("Flatten", "Reshape", "AveragePooling1D", "AveragePooling2D",
-                 "AveragePooling3D", "GlobalAveragePooling1D", "GlobalAveragePooling2D",
-                 "GlobalAveragePooling3D", "MaxPooling1D", "MaxPooling2D", "MaxPooling3D",
-                 "GlobalMaxPooling1D", "GlobalMaxPooling2D", "GlobalMaxPooling3D")
+#: Keras pooling layers that the reader looks through between a layer and its activation,
+#: as it does reshapes (with the note :data:`rwinit.adapters._plan.POOLING_NOTE`).
+_POOLING = ("AveragePooling1D", "AveragePooling2D", "AveragePooling3D",
+            "GlobalAveragePooling1D", "GlobalAveragePooling2D", "GlobalAveragePooling3D",
+            "MaxPooling1D", "MaxPooling2D", "MaxPooling3D", "GlobalMaxPooling1D",
+            "GlobalMaxPooling2D", "GlobalMaxPooling3D")
 
 
 def _depthwise(keras: Any) -> tuple:
@@ -207,7 +207,7 @@ def _depthwise(keras: Any) -> tuple:
     return tuple(getattr(L, n) for n in ("DepthwiseConv1D", "DepthwiseConv2D") if hasattr(L, n))
 
 
-def _types(keras: Any) -> tuple[tuple, tuple, tuple]:
+def _types(keras: Any) -> tuple[tuple, tuple, tuple, tuple]:
     L = keras.layers
     weights = (L.Dense, L.Conv1D, L.Conv2D, L.Conv3D, *_depthwise(keras))
     norms = tuple(getattr(L, n) for n in ("BatchNormalization", "LayerNormalization",
@@ -217,14 +217,15 @@ def _types(keras: Any) -> tuple[tuple, tuple, tuple]:
                                             "SpatialDropout1D", "SpatialDropout2D",
                                             "SpatialDropout3D", "GaussianNoise")
                     if hasattr(L, n))
-    return weights, norms, dropout
+    pooling = tuple(getattr(L, n) for n in _POOLING if hasattr(L, n))
+    return weights, norms, dropout, pooling
 
 
 def read_model(net: Any) -> tuple[list[Any], list[str | None], dict[str, Any], list[str]]:
     """The weight layers of a Keras model (forward order), the activation label after
     each (None where not known), the normalisation layer after each, and notes."""
     keras = keras_module()
-    weights, norms, dropout = _types(keras)
+    weights, norms, dropout, pooling = _types(keras)
     layers = _flat_layers(net, keras)
     found, labels, norm_of, notes = [], [], {}, []
     for i, layer in enumerate(layers):
@@ -246,13 +247,12 @@ def read_model(net: Any) -> tuple[list[Any], list[str | None], dict[str, Any], l
                 continue
             if isinstance(nxt, weights):
                 break
-            passed = tuple(getattr(keras.layers, n) for n in _PASS_THROUGH
-                           if hasattr(keras.layers, n))
-            if isinstance(nxt, passed):
-                if not isinstance(nxt, keras.layers.Flatten | keras.layers.Reshape):
-                    notes.append(f"{type(nxt).__name__} after layer {layer.name} (before its "
-                                 f"activation or the next layer) is looked through: "
-                                 f"{POOLING_NOTE}")
+            if isinstance(nxt, keras.layers.Flatten | keras.layers.Reshape):
+                continue
+            if isinstance(nxt, pooling):
+                notes.append(f"{type(nxt).__name__} after layer {layer.name} (before its "
+                             f"activation or the next layer) is looked through: "
+                             f"{POOLING_NOTE}")
                 continue
             label = _layer_activation(nxt, keras)
             break
@@ -313,11 +313,11 @@ def init_model(net: Any, nonlinearity: str | None = None, *,
         labels = [lab if lab is not None else
                   ("linear" if i == len(names) - 1 else get_nonlinearity(nonlinearity).label)
                   for i, lab in enumerate(read)]
-    specs = []
+    specs, depthwise_types = [], _depthwise(keras)
     for layer, label, got in zip(layers, labels, read, strict=True):
         shape = _kernel_shape(layer)
         # a depthwise kernel (∏window, channels, multiplier) sums ∏window inputs per output
-        depthwise = isinstance(layer, _depthwise(keras))
+        depthwise = isinstance(layer, depthwise_types)
         fan_in = int((1 if depthwise else shape[-2]) * math.prod(shape[:-2]))
         fan_out = int(shape[-1] * math.prod(shape[:-2]))
         kind = "dense" if len(shape) == 2 else "conv"

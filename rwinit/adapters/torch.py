@@ -187,7 +187,7 @@ def _flatten(seq: Any, prefix: str, nn) -> list[tuple[str, Any]]:
 
 def _read_sequentials(module: Any) -> _Reading:
     nn = _torch().nn
-    weights, norms = _weight_types(nn), _norm_types(nn)
+    weights, norms, through = _weight_types(nn), _norm_types(nn), _pass_through_types(nn)
     order = [n for n, m in module.named_modules() if isinstance(m, weights)]
     reading = _Reading(order, {n: None for n in order})
     for n in order:
@@ -212,7 +212,7 @@ def _read_sequentials(module: Any) -> _Reading:
                 if isinstance(follow, nn.modules.dropout._DropoutNd):
                     reading.dropout.add(name)
                     continue
-                if isinstance(follow, _pass_through_types(nn)):
+                if isinstance(follow, through):
                     reading.passed.setdefault(name, []).append(type(follow).__name__)
                     continue
                 if isinstance(follow, weights):
@@ -241,7 +241,7 @@ def _read_traced(module: Any, reading: _Reading) -> _Reading:
                 reading.why[name] = "it is used in a custom forward that torch.fx cannot trace"
         return reading
     modules = dict(module.named_modules())
-    weights, norms = _weight_types(nn), _norm_types(nn)
+    weights, norms, through = _weight_types(nn), _norm_types(nn), _pass_through_types(nn)
     order: list[str] = []
     for node in graph.nodes:
         if node.op != "call_module" or not isinstance(modules.get(node.target), weights):
@@ -269,7 +269,7 @@ def _read_traced(module: Any, reading: _Reading) -> _Reading:
                     reading.dropout.add(name)
                     cur = nxt
                     continue
-                if isinstance(target, _pass_through_types(nn)):
+                if isinstance(target, through):
                     reading.passed.setdefault(name, []).append(type(target).__name__)
                     cur = nxt
                     continue
