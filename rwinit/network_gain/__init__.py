@@ -163,7 +163,7 @@ class NetworkGains:
             layer_ci_low=floats(d["layer_ci_low"]), layer_ci_high=floats(d["layer_ci_high"]),
             layer_methods=tuple(str(m) for m in d["layer_methods"]),
             log_z_sd=floats(d["log_z_sd"]),
-            multiplier=None if d.get("multiplier") is None else float(d["multiplier"]),
+            multiplier=float(d["multiplier"]) if has_multiplier else None,
             multiplier_se=floats([d.get("multiplier_se")])[0] if has_multiplier else None,
             multiplier_ci=floats(ci) if has_multiplier and ci is not None else None,
             confidence=float(d["confidence"]), samples=int(d["samples"]),
